@@ -1,0 +1,75 @@
+# Flightdeck. `make run` serves the app with demo data; `make test` runs every
+# test. Both install what they need first (scripts/deps.sh).
+
+CC      ?= cc
+WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
+           -Wmissing-prototypes -Wno-unused-parameter -Werror=implicit-function-declaration
+HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
+CSTD    := -std=c11 -D_GNU_SOURCE
+CFLAGS  ?= -O2 -g
+LIBS    := -lfcgi -lsqlite3 -lcjson -lsodium -lmd4c-html -lmd4c -lpthread -lm
+SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+CORE_SRC := $(filter-out cgi/main.c cgi/cli.c,$(wildcard cgi/*.c))
+HDRS     := $(wildcard cgi/*.h)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+
+SQL      := $(sort $(wildcard sql/[0-9]*.sql))
+
+# Release build: bin/ (what `make run` serves).
+OBJ      := $(patsubst cgi/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/migrations.o
+# Sanitizer build: build/san/ (what `make test` runs).
+SAN_OBJ  := $(patsubst cgi/%.c,build/san/%.o,$(CORE_SRC)) build/san/migrations.o
+UNIT_BIN := $(patsubst tests/unit/%.c,build/san/%,$(UNIT_SRC))
+
+.PHONY: all build deps test-deps run test unit san clean demo
+all: build
+build: bin/flightdeck.fcgi bin/flightdeck
+
+deps:
+	@scripts/deps.sh run
+
+test-deps:
+	@scripts/deps.sh test
+
+build/gen/migrations.c: $(SQL) scripts/embed-sql.sh | build/gen
+	scripts/embed-sql.sh $@ $(SQL)
+build/obj/migrations.o: build/gen/migrations.c cgi/db.h cgi/db_sql.h | build/obj
+	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) -Icgi -c $< -o $@
+build/san/migrations.o: build/gen/migrations.c cgi/db.h cgi/db_sql.h | build/san
+	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Icgi -c $< -o $@
+
+build/obj/%.o: cgi/%.c $(HDRS) | build/obj
+	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) -Icgi -c $< -o $@
+build/san/%.o: cgi/%.c $(HDRS) | build/san
+	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Icgi -c $< -o $@
+
+bin/flightdeck.fcgi: build/obj/main.o $(OBJ) | bin
+	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+bin/flightdeck: build/obj/cli.o $(OBJ) | bin
+	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+
+build/san/flightdeck.fcgi: build/san/main.o $(SAN_OBJ)
+	$(CC) $(SAN) $^ -o $@ $(LIBS)
+build/san/flightdeck: build/san/cli.o $(SAN_OBJ)
+	$(CC) $(SAN) $^ -o $@ $(LIBS)
+build/san/test_%: tests/unit/test_%.c tests/unit/harness.h $(SAN_OBJ) $(HDRS)
+	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Icgi -Itests/unit $< $(SAN_OBJ) -o $@ $(LIBS)
+
+san: build/san/flightdeck.fcgi build/san/flightdeck $(UNIT_BIN)
+
+bin build/obj build/san build/gen:
+	mkdir -p $@
+
+run: deps build
+	@scripts/run.sh
+
+test: deps test-deps
+	@$(MAKE) --no-print-directory build san
+	@tests/run.sh
+
+unit: san
+	@tests/run.sh unit
+
+clean:
+	rm -rf build bin

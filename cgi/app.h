@@ -1,0 +1,85 @@
+/* app: what one request sees while it is handled (ctx), the process-wide
+ * read-only state (app), and the response helpers every handler uses.
+ *
+ * Ownership: everything hanging off a ctx (arena, parsed JSON body, the view
+ * model, response buffers) is released by ctx_end(), the one place where
+ * per-request memory goes. Handlers never free what they gave to a ctx_*
+ * helper. */
+#ifndef FD_APP_H
+#define FD_APP_H
+
+#include <cjson/cJSON.h>
+#include "arena.h"
+#include "auth.h"
+#include "http.h"
+#include "tmpl.h"
+
+struct db;
+struct route;
+
+/* Process-wide settings and compiled templates; read-only once workers run. */
+typedef struct app {
+    tmpl_set   *tmpl;
+    const char *db_path;
+    size_t      max_body;       /* bytes; larger bodies get 413 before reading */
+    int         workers;
+    const char *version;
+} app;
+
+typedef enum hres {
+    HR_OK = 0,   /* the response is complete */
+    HR_ERROR     /* internal failure, nothing useful written: the dispatcher answers 500 */
+} hres;
+
+typedef struct ctx {
+    const app          *app;
+    struct db          *db;     /* this worker's connection */
+    arena              *a;
+    http_req            req;
+    http_resp           resp;
+    principal           who;
+    const struct route *route;
+    cJSON              *json;   /* the parsed JSON body, if any */
+    cJSON              *view;   /* a view model being rendered, if any */
+    char                request_id[24];
+} ctx;
+
+/* Start a request: zero the ctx and bind arena, app and db. */
+void ctx_begin(ctx *c, const app *ap, struct db *db, arena *a);
+/* Release everything the request holds; the arena is cleared for reuse. */
+void ctx_end(ctx *c);
+
+/* Is this an API route (JSON errors) rather than a page? */
+int ctx_is_api(const ctx *c);
+/* Path parameter i of the matched route. */
+const char *ctx_param(const ctx *c, size_t i);
+
+/* Answer with the error shape of the route kind: JSON
+ * {"error":{"code","message"}} for the API, the error page otherwise.
+ * Always returns HR_OK (the response is complete). */
+hres ctx_error(ctx *c, int status, const char *code, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Same, naming the offending input field (API: "field"). */
+hres ctx_error_field(ctx *c, int status, const char *code, const char *field,
+                     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+
+/* Answer with JSON. Takes ownership of obj (freed here, even on failure). */
+hres ctx_json(ctx *c, int status, cJSON *obj);
+
+/* Render template `name` with `view` plus the keys every page has (user,
+ * csrf, nav, flash, version). Takes ownership of view. */
+hres ctx_render(ctx *c, int status, const char *name, cJSON *view);
+
+/* The body parsed as a JSON object or array. On failure answers 415 (not
+ * application/json), 400 (malformed) or 422 (not an object/array) and
+ * returns NULL; the caller returns HR_OK. The result is owned by the ctx. */
+cJSON *ctx_body_json(ctx *c);
+
+/* A flash message for the next page (cookie), and redirect 303 there. */
+hres ctx_redirect_flash(ctx *c, const char *location, const char *kind, const char *msg);
+
+/* Dispatch one parsed request: route, authenticate, authorize, CSRF, run the
+ * handler, and turn failures into the right status. */
+void app_handle(ctx *c);
+
+#endif

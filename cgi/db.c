@@ -1,0 +1,210 @@
+/* db: connection, statement cache, migrations. See db.h. */
+#include "db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#define DB_SQL_ENUM(id, sql) [SQL_##id] = sql,
+static const char *const db_sql_text[SQL__COUNT] = {
+#include "db_sql.h"
+};
+#undef DB_SQL_ENUM
+
+#define DB_BUSY_TIMEOUT_MS 5000
+#define DB_BUSY_RETRIES    5
+
+struct db {
+    sqlite3      *h;
+    sqlite3_stmt *st[SQL__COUNT];
+};
+
+int64_t db_now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+db *db_open(const char *path, char *err, size_t errlen)
+{
+    static const char pragmas[] =
+        "PRAGMA journal_mode = WAL;"
+        "PRAGMA synchronous = NORMAL;"  /* durable at checkpoints; WAL keeps commits atomic */
+        "PRAGMA foreign_keys = ON;"
+        "PRAGMA temp_store = MEMORY;";
+    db *d = calloc(1, sizeof *d);
+    if (!d) { snprintf(err, errlen, "out of memory"); return NULL; }
+    int rc = sqlite3_open_v2(path, &d->h,
+                             SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL);
+    if (rc != SQLITE_OK) goto fail;
+    sqlite3_busy_timeout(d->h, DB_BUSY_TIMEOUT_MS);
+    sqlite3_extended_result_codes(d->h, 1);
+    if (sqlite3_exec(d->h, pragmas, NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    return d;
+fail:
+    snprintf(err, errlen, "%s: %s", path, d->h ? sqlite3_errmsg(d->h) : "cannot open");
+    db_free(d);
+    return NULL;
+}
+
+void db_free(db *d)
+{
+    if (!d) return;
+    for (int i = 0; i < SQL__COUNT; i++) sqlite3_finalize(d->st[i]);
+    sqlite3_close(d->h);
+    free(d);
+}
+
+sqlite3 *db_handle(db *d) { return d->h; }
+const char *db_errmsg(db *d) { return sqlite3_errmsg(d->h); }
+
+sqlite3_stmt *db_stmt(db *d, db_sql_id id)
+{
+    if ((int)id < 0 || id >= SQL__COUNT) return NULL;
+    sqlite3_stmt *st = d->st[id];
+    if (!st) {
+        if (sqlite3_prepare_v3(d->h, db_sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
+                               &st, NULL) != SQLITE_OK) {
+            fprintf(stderr, "flightdeck: cannot prepare statement %d: %s\n", (int)id,
+                    sqlite3_errmsg(d->h));
+            return NULL;
+        }
+        d->st[id] = st;
+    } else {
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+    }
+    return st;
+}
+
+int db_step(sqlite3_stmt *st)
+{
+    int rc;
+    for (int i = 0; ; i++) {
+        rc = sqlite3_step(st);
+        if ((rc & 0xff) != SQLITE_BUSY || i >= DB_BUSY_RETRIES) break;
+        sqlite3_reset(st);
+        usleep(10000u << i);
+    }
+    return rc;
+}
+
+int db_exec(sqlite3_stmt *st)
+{
+    int rc = db_step(st);
+    while (rc == SQLITE_ROW) rc = db_step(st);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Run fixed SQL text (transaction control, migrations), retrying BUSY. */
+static int db_exec_text(db *d, const char *sql)
+{
+    int rc;
+    for (int i = 0; ; i++) {
+        rc = sqlite3_exec(d->h, sql, NULL, NULL, NULL);
+        if ((rc & 0xff) != SQLITE_BUSY || i >= DB_BUSY_RETRIES) break;
+        usleep(10000u << i);
+    }
+    if (rc != SQLITE_OK)
+        fprintf(stderr, "flightdeck: sql failed (%s): %s\n", sqlite3_errmsg(d->h),
+                strlen(sql) > 60 ? "migration" : sql);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
+int db_begin(db *d)  { return db_exec_text(d, "BEGIN IMMEDIATE"); }
+int db_commit(db *d) { return db_exec_text(d, "COMMIT"); }
+
+void db_rollback(db *d)
+{
+    /* Harmless when no transaction is open (SQLite may have rolled back already). */
+    if (!sqlite3_get_autocommit(d->h)) sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+}
+
+int db_version(db *d)
+{
+    sqlite3_stmt *st = db_stmt(d, SQL_SCHEMA_VERSION);
+    if (!st || db_step(st) != SQLITE_ROW) return -1;
+    int v = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return v;
+}
+
+int db_migrate(db *d, int *applied)
+{
+    *applied = 0;
+    if (db_exec_text(d, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                        "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
+                        "applied_at INTEGER NOT NULL)"))
+        return -1;
+    for (int i = 0; i < db_migration_count; i++) {
+        const db_migration *m = &db_migrations[i];
+        if (db_begin(d)) return -1;
+        /* Read the version inside the write transaction: two processes
+         * starting at once must not both apply the same migration. */
+        int have = db_version(d);
+        if (have < 0) goto fail;
+        if (m->version <= have) { db_rollback(d); continue; }
+        if (db_exec_text(d, m->sql)) goto fail;
+        sqlite3_stmt *st = db_stmt(d, SQL_SCHEMA_RECORD);
+        if (!st) goto fail;
+        sqlite3_bind_int(st, 1, m->version);
+        sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 3, db_now_ms());
+        if (db_exec(st) || db_commit(d)) goto fail;
+        (*applied)++;
+    }
+    return 0;
+fail:
+    db_rollback(d);
+    return -1;
+}
+
+int db_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+    return s ? sqlite3_bind_text(st, i, s, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+int db_bind_textn(sqlite3_stmt *st, int i, const char *s, size_t n)
+{
+    return s ? sqlite3_bind_text64(st, i, s, n, SQLITE_TRANSIENT, SQLITE_UTF8)
+             : sqlite3_bind_null(st, i);
+}
+
+cJSON *db_row_json(sqlite3_stmt *st)
+{
+    cJSON *obj = cJSON_CreateObject();
+    if (!obj) return NULL;
+    int n = sqlite3_column_count(st);
+    for (int i = 0; i < n; i++) {
+        const char *name = sqlite3_column_name(st, i);
+        size_t len = strlen(name);
+        cJSON *v = NULL;
+        switch (sqlite3_column_type(st, i)) {
+        case SQLITE_INTEGER: v = cJSON_CreateNumber((double)sqlite3_column_int64(st, i)); break;
+        case SQLITE_FLOAT:   v = cJSON_CreateNumber(sqlite3_column_double(st, i)); break;
+        case SQLITE_NULL:    v = cJSON_CreateNull(); break;
+        default: {
+            const char *text = (const char *)sqlite3_column_text(st, i);
+            if (len > 5 && strcmp(name + len - 5, "_json") == 0) {
+                v = cJSON_ParseWithLength(text, (size_t)sqlite3_column_bytes(st, i));
+                len -= 5;
+            }
+            if (!v) v = cJSON_CreateString(text ? text : "");
+        }
+        }
+        if (!v) goto fail;
+        char key[64];
+        if (len >= sizeof key) len = sizeof key - 1;
+        memcpy(key, name, len);
+        key[len] = '\0';
+        cJSON_AddItemToObject(obj, key, v);
+    }
+    return obj;
+fail:
+    cJSON_Delete(obj);
+    return NULL;
+}

@@ -1,0 +1,75 @@
+/* db: the SQLite side. Every statement the app runs is in the table of
+ * db_sql.h, prepared once per connection on first use and reused; there is no
+ * other SQL and none is ever built from request text.
+ *
+ * One connection per worker thread (never shared), in WAL mode with a busy
+ * timeout; writers take the write lock up front with BEGIN IMMEDIATE so two
+ * writers never deadlock on a lock upgrade, and SQLITE_BUSY is retried. */
+#ifndef FD_DB_H
+#define FD_DB_H
+
+#include <stdint.h>
+#include <sqlite3.h>
+#include <cjson/cJSON.h>
+
+#define DB_SQL_ENUM(id, sql) SQL_##id,
+typedef enum db_sql_id {
+#include "db_sql.h"
+    SQL__COUNT
+} db_sql_id;
+#undef DB_SQL_ENUM
+
+typedef struct db db;
+
+/* Embedded migrations (generated from sql/NNN_*.sql at build time). */
+typedef struct db_migration {
+    int         version;
+    const char *name;
+    const char *sql;
+} db_migration;
+extern const db_migration db_migrations[];
+extern const int db_migration_count;
+
+/* Open (creating if needed) the database at path and set WAL, busy timeout,
+ * foreign keys. On failure returns NULL and writes why into err. */
+db *db_open(const char *path, char *err, size_t errlen);
+/* Finalize every statement and close. NULL is safe. */
+void db_free(db *d);
+
+/* Apply every migration newer than the database's, each in its own
+ * transaction. *applied receives how many ran. 0, or -1 (see db_errmsg). */
+int db_migrate(db *d, int *applied);
+/* The schema version (highest applied migration), or -1. */
+int db_version(db *d);
+
+/* The statement `id`, prepared on first use, reset and with bindings cleared.
+ * NULL on failure (a bug: every statement is checked by the unit tests). */
+sqlite3_stmt *db_stmt(db *d, db_sql_id id);
+/* sqlite3_step, retrying SQLITE_BUSY a few times after the busy timeout. */
+int db_step(sqlite3_stmt *st);
+/* Run a statement that returns no rows (or whose rows are ignored):
+ * SQLITE_DONE becomes 0; anything else -1. */
+int db_exec(sqlite3_stmt *st);
+
+/* BEGIN IMMEDIATE (retried on BUSY) / COMMIT / ROLLBACK. 0 or -1. */
+int db_begin(db *d);
+int db_commit(db *d);
+void db_rollback(db *d);
+
+sqlite3 *db_handle(db *d);
+const char *db_errmsg(db *d);
+
+/* Bind helpers that map NULL to SQL NULL and take copies (SQLITE_TRANSIENT). */
+int db_bind_text(sqlite3_stmt *st, int i, const char *s);
+int db_bind_textn(sqlite3_stmt *st, int i, const char *s, size_t n);
+
+/* The current row as a JSON object keyed by column name. Integer, real and
+ * NULL columns keep their type; a column whose name ends in "_json" is parsed
+ * as JSON and stored without the suffix (unparseable text stays a string).
+ * Caller owns the result; NULL when out of memory. */
+cJSON *db_row_json(sqlite3_stmt *st);
+
+/* Milliseconds since the Unix epoch, UTC. */
+int64_t db_now_ms(void);
+
+#endif

@@ -1,0 +1,216 @@
+/* Every SQL statement of the app, as DB_SQL_ENUM(ID, "SQL"), expanded into
+ * the enum db_sql_id (db.h) and the text table (db.c). Parameters are
+ * positional (?1, ?2...) and documented beside each statement. */
+
+/* Milliseconds now, for SQL that must compute live durations. */
+#define SQL_NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
+#define SQL_RFC3339(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
+
+/* A session in its public (API) shape. */
+#define SESSION_API_COLS \
+    "id, kind, agent, name, description, status, trigger_type AS trigger, " \
+    "trigger_source, actor, project, environment AS env, cluster, deployment, thread_id, " \
+    "parent_session_id, parent_tool_call_id, prompt, inputs AS inputs_json, " \
+    "metadata AS metadata_json, final_response, " \
+    SQL_RFC3339("started_at") " AS start_time, " SQL_RFC3339("ended_at") " AS end_time, " \
+    "CASE WHEN started_at IS NULL THEN NULL ELSE (coalesce(ended_at, " SQL_NOW_MS ") - started_at) * 1000000 END AS duration, " \
+    "nullif(error_message, '') AS error, nullif(error_step, '') AS error_step, retry_count, " \
+    "models AS models_json, services AS services_json, " \
+    "prompt_tokens AS llm_prompt_token_count, completion_tokens AS llm_completion_token_count, " \
+    "llm_cost_micros / 1e6 AS llm_cost, total_cost_micros / 1e6 AS total_cost, cpu_time_ns AS cpu_time, " \
+    "method, url, route AS route_id, " \
+    "json(CASE WHEN status = 'pending' THEN 'true' ELSE 'false' END) AS pending_json, " \
+    "json(CASE status WHEN 'completed' THEN 'true' WHEN 'failed' THEN 'false' ELSE 'null' END) AS success_json, " \
+    SQL_RFC3339("created_at") " AS created_at, " SQL_RFC3339("updated_at") " AS updated_at"
+
+/* A session with raw values, for pages (times in ms, cost in micros). */
+#define SESSION_ROW_COLS \
+    "id, kind, agent, name, status, trigger_type, trigger_source, project, environment, " \
+    "parent_session_id, (SELECT p.name FROM sessions p WHERE p.id = s.parent_session_id) AS parent_name, " \
+    "started_at, ended_at, created_at, " SQL_NOW_MS " AS now_ms, prompt_tokens, completion_tokens, " \
+    "total_cost_micros, error_message, error_step, prompt, inputs AS inputs_json, " \
+    "metadata AS metadata_json, final_response"
+
+/* ---- sessions ---- */
+/* ?1 id ?2 kind ?3 agent ?4 name ?5 description ?6 trigger_type ?7 trigger_source
+ * ?8 actor ?9 project ?10 environment ?11 cluster ?12 deployment ?13 thread_id
+ * ?14 parent_session_id ?15 parent_tool_call_id ?16 prompt ?17 inputs ?18 metadata
+ * ?19 user_data ?20 method ?21 url ?22 route ?23 now */
+DB_SQL_ENUM(SESSION_INSERT,
+    "INSERT INTO sessions (id, kind, agent, name, description, trigger_type, trigger_source, "
+    "actor, project, environment, cluster, deployment, thread_id, parent_session_id, "
+    "parent_tool_call_id, prompt, inputs, metadata, user_data, method, url, route, "
+    "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
+    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?23)")
+/* ?1 id -> status, project, executing_calls */
+DB_SQL_ENUM(SESSION_STATE,
+    "SELECT status, project, executing_calls FROM sessions WHERE id = ?1")
+/* ?1 id ?2 status ?3 now: sets started_at on first activity, ended_at on a terminal status */
+DB_SQL_ENUM(SESSION_SET_STATUS,
+    "UPDATE sessions SET status = ?2, updated_at = ?3, "
+    "started_at = coalesce(started_at, CASE WHEN ?2 <> 'pending' THEN ?3 END), "
+    "ended_at = CASE WHEN ?2 IN ('completed','failed','canceled') THEN ?3 ELSE NULL END "
+    "WHERE id = ?1")
+/* ?1 id ?2 count ?3 now -> the first of `count` sequence numbers reserved */
+DB_SQL_ENUM(SESSION_RESERVE_SEQ,
+    "UPDATE sessions SET next_seq = next_seq + ?2, updated_at = ?3 WHERE id = ?1 "
+    "RETURNING next_seq - ?2")
+/* ?1 id ?2 delta */
+DB_SQL_ENUM(SESSION_ADD_EXECUTING,
+    "UPDATE sessions SET executing_calls = max(0, executing_calls + ?2) WHERE id = ?1")
+/* ?1 id ?2 prompt_tokens ?3 completion_tokens ?4 cost_micros ?5 model (or NULL) */
+DB_SQL_ENUM(SESSION_ADD_USAGE,
+    "UPDATE sessions SET prompt_tokens = prompt_tokens + ?2, "
+    "completion_tokens = completion_tokens + ?3, llm_cost_micros = llm_cost_micros + ?4, "
+    "total_cost_micros = total_cost_micros + ?4, "
+    "models = CASE WHEN ?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(models) WHERE value = ?5) "
+    "THEN models ELSE json_insert(models, '$[#]', ?5) END WHERE id = ?1")
+/* ?1 id ?2 error_message ?3 error_step */
+DB_SQL_ENUM(SESSION_SET_ERROR,
+    "UPDATE sessions SET error_message = ?2, error_step = ?3 WHERE id = ?1")
+/* ?1 id ?2 final_response */
+DB_SQL_ENUM(SESSION_SET_FINAL,
+    "UPDATE sessions SET final_response = ?2 WHERE id = ?1")
+/* ?1 id */
+DB_SQL_ENUM(SESSION_ADD_RETRY,
+    "UPDATE sessions SET retry_count = retry_count + 1 WHERE id = ?1")
+/* ?1 id */
+DB_SQL_ENUM(SESSION_GET_API,
+    "SELECT " SESSION_API_COLS " FROM sessions WHERE id = ?1")
+DB_SQL_ENUM(SESSION_GET_ROW,
+    "SELECT " SESSION_ROW_COLS " FROM sessions s WHERE id = ?1")
+/* Keyset page, newest first. ?1 status or NULL ?2 agent or NULL
+ * ?3 projects JSON array or NULL (= all) ?4 cursor sort_time or NULL ?5 cursor id
+ * ?6 limit. Columns: the API shape plus sort_time for the next cursor. */
+DB_SQL_ENUM(SESSION_LIST_API,
+    "SELECT " SESSION_API_COLS ", sort_time FROM sessions "
+    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR agent = ?2) "
+    "AND (?3 IS NULL OR project IN (SELECT value FROM json_each(?3))) "
+    "AND (?4 IS NULL OR (sort_time, id) < (?4, ?5)) "
+    "ORDER BY sort_time DESC, id DESC LIMIT ?6")
+/* The same page for the History page, raw values; ?7 text search or NULL */
+DB_SQL_ENUM(SESSION_LIST_ROWS,
+    "SELECT " SESSION_ROW_COLS ", sort_time FROM sessions s "
+    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR agent = ?2) "
+    "AND (?3 IS NULL OR project IN (SELECT value FROM json_each(?3))) "
+    "AND (?4 IS NULL OR (sort_time, id) < (?4, ?5)) "
+    "AND (?7 IS NULL OR instr(lower(name), lower(?7)) > 0 OR instr(lower(agent), lower(?7)) > 0) "
+    "ORDER BY sort_time DESC, id DESC LIMIT ?6")
+/* Previous page: the rows just before the cursor, oldest first (reversed by the caller). */
+DB_SQL_ENUM(SESSION_LIST_ROWS_BEFORE,
+    "SELECT sort_time, id FROM sessions s "
+    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR agent = ?2) "
+    "AND (?3 IS NULL OR project IN (SELECT value FROM json_each(?3))) "
+    "AND (sort_time, id) > (?4, ?5) "
+    "AND (?7 IS NULL OR instr(lower(name), lower(?7)) > 0 OR instr(lower(agent), lower(?7)) > 0) "
+    "ORDER BY sort_time ASC, id ASC LIMIT ?6")
+DB_SQL_ENUM(SESSION_AGENTS,
+    "SELECT DISTINCT agent FROM sessions WHERE agent <> '' ORDER BY agent LIMIT 200")
+/* ?1 parent id */
+DB_SQL_ENUM(SESSION_CHILDREN,
+    "SELECT id, name, agent, status, project FROM sessions WHERE parent_session_id = ?1 "
+    "ORDER BY sort_time, id LIMIT 500")
+DB_SQL_ENUM(SESSION_COUNT, "SELECT count(*) FROM sessions")
+
+/* ---- events ---- */
+/* ?1 session ?2 seq ?3 type ?4 client_id ?5 time ?6 actor ?7 tool_call_id ?8 body ?9 now -> id */
+DB_SQL_ENUM(EVENT_INSERT,
+    "INSERT INTO events (session_id, seq, type, client_id, time, actor, tool_call_id, body, "
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id")
+/* ?1 session ?2 client_id -> id, seq */
+DB_SQL_ENUM(EVENT_BY_CLIENT_ID,
+    "SELECT id, seq FROM events WHERE session_id = ?1 AND client_id = ?2")
+/* Events in the API shape. ?1 session ?2 after seq ?3 limit ?4 include hidden (0/1) ?5 type or NULL */
+DB_SQL_ENUM(EVENT_LIST_API,
+    "SELECT id, seq, type, client_id, " SQL_RFC3339("time") " AS time, actor, tool_call_id, "
+    "body AS data_json, hide_reason FROM events WHERE session_id = ?1 AND seq > ?2 "
+    "AND (?4 OR hide_reason IS NULL) AND (?5 IS NULL OR type = ?5) ORDER BY seq LIMIT ?3")
+/* The activity feed with each tool call's current state. ?1 session ?2 after seq ?3 limit */
+DB_SQL_ENUM(EVENT_LIST_FEED,
+    "SELECT e.id, e.seq, e.type, e.time, e.actor, e.body, e.hide_reason, "
+    "t.id AS tc_id, t.tool, t.kind AS tc_kind, t.arguments, t.result, t.error_category, "
+    "t.error_message, t.state, t.retries, t.started_at AS tc_started, t.ended_at AS tc_ended, "
+    "t.called_session_id, c.name AS called_name, c.status AS called_status, c.project AS called_project "
+    "FROM events e LEFT JOIN tool_calls t ON e.type = 'tool_call' AND t.session_id = e.session_id "
+    "AND t.id = e.tool_call_id LEFT JOIN sessions c ON c.id = t.called_session_id "
+    "WHERE e.session_id = ?1 AND e.seq > ?2 AND e.hide_reason IS NULL AND e.type <> 'tool_result' "
+    "ORDER BY e.seq LIMIT ?3")
+
+/* ---- tool calls ---- */
+/* ?1 session ?2 id ?3 tool ?4 kind ?5 arguments ?6 state ?7 started ?8 called_session ?9 event_id */
+DB_SQL_ENUM(TOOLCALL_INSERT,
+    "INSERT INTO tool_calls (session_id, id, tool, kind, arguments, state, started_at, "
+    "called_session_id, event_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+/* ?1 session ?2 id -> state */
+DB_SQL_ENUM(TOOLCALL_STATE,
+    "SELECT state FROM tool_calls WHERE session_id = ?1 AND id = ?2")
+/* ?1 session ?2 id ?3 state ?4 result ?5 error_category ?6 error_message ?7 retries ?8 ended */
+DB_SQL_ENUM(TOOLCALL_FINISH,
+    "UPDATE tool_calls SET state = ?3, result = ?4, error_category = ?5, error_message = ?6, "
+    "retries = ?7, ended_at = ?8, result_size = coalesce(length(?4), 0) "
+    "WHERE session_id = ?1 AND id = ?2")
+/* Cancel resolves calls waiting for a person or the client at once. ?1 session ?2 now */
+DB_SQL_ENUM(TOOLCALL_CANCEL_WAITING,
+    "UPDATE tool_calls SET state = 'canceled', ended_at = ?2 WHERE session_id = ?1 "
+    "AND state IN ('waiting_for_human','waiting_for_client')")
+
+/* ---- users, tokens, grants, sign-in ---- */
+DB_SQL_ENUM(USER_BY_NAME,
+    "SELECT id, password_hash, disabled FROM users WHERE username = ?1")
+/* ?1 username ?2 hash ?3 now -> id */
+DB_SQL_ENUM(USER_INSERT,
+    "INSERT INTO users (username, password_hash, created_at) VALUES (?1, ?2, ?3) RETURNING id")
+/* ?1 username ?2 hash */
+DB_SQL_ENUM(USER_SET_PASSWORD,
+    "UPDATE users SET password_hash = ?2 WHERE username = ?1")
+DB_SQL_ENUM(USER_COUNT, "SELECT count(*) FROM users")
+DB_SQL_ENUM(GRANTS_OF_USER, "SELECT role, project FROM grants WHERE user_id = ?1")
+DB_SQL_ENUM(GRANTS_OF_TOKEN, "SELECT role, project FROM grants WHERE token_id = ?1")
+/* ?1 user_id ?2 token_id ?3 role ?4 project ?5 now */
+DB_SQL_ENUM(GRANT_INSERT,
+    "INSERT INTO grants (user_id, token_id, role, project, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
+/* ?1 name ?2 hash ?3 now ?4 expires -> id */
+DB_SQL_ENUM(TOKEN_INSERT,
+    "INSERT INTO api_tokens (name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4) "
+    "RETURNING id")
+/* ?1 hash ?2 now -> id, name */
+DB_SQL_ENUM(TOKEN_BY_HASH,
+    "SELECT id, name FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL "
+    "AND (expires_at IS NULL OR expires_at > ?2)")
+/* Last use, written at most once a minute per token. ?1 id ?2 now */
+DB_SQL_ENUM(TOKEN_TOUCH,
+    "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1 "
+    "AND (last_used_at IS NULL OR last_used_at < ?2 - 60000)")
+/* ?1 hash ?2 user ?3 csrf ?4 now ?5 expires */
+DB_SQL_ENUM(WEBSESS_INSERT,
+    "INSERT INTO web_sessions (id_hash, user_id, csrf, created_at, expires_at) "
+    "VALUES (?1, ?2, ?3, ?4, ?5)")
+/* ?1 hash ?2 now -> user id, username, csrf */
+DB_SQL_ENUM(WEBSESS_GET,
+    "SELECT w.user_id, u.username, w.csrf FROM web_sessions w JOIN users u ON u.id = w.user_id "
+    "WHERE w.id_hash = ?1 AND w.expires_at > ?2 AND u.disabled = 0")
+DB_SQL_ENUM(WEBSESS_DELETE, "DELETE FROM web_sessions WHERE id_hash = ?1")
+DB_SQL_ENUM(WEBSESS_PURGE, "DELETE FROM web_sessions WHERE expires_at <= ?1")
+
+/* ---- audit ---- */
+/* ?1 time ?2 actor ?3 action ?4 session ?5 from ?6 to ?7 detail */
+DB_SQL_ENUM(AUDIT_INSERT,
+    "INSERT INTO audit (time, actor, action, session_id, from_status, to_status, detail) "
+    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+
+/* ---- schema ---- */
+DB_SQL_ENUM(SCHEMA_VERSION, "SELECT coalesce(max(version), 0) FROM schema_migrations")
+/* ?1 version ?2 name ?3 now */
+DB_SQL_ENUM(SCHEMA_RECORD,
+    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?1, ?2, ?3)")
+
+/* ---- logs and spans ---- */
+/* ?1 session ?2 time ?3 severity ?4 body */
+DB_SQL_ENUM(LOG_INSERT,
+    "INSERT INTO logs (session_id, time, severity, body) VALUES (?1, ?2, ?3, ?4)")
+/* ?1 session ?2 trace ?3 span ?4 parent ?5 name ?6 start_ns ?7 end_ns ?8 status ?9 attributes */
+DB_SQL_ENUM(SPAN_UPSERT,
+    "INSERT INTO spans (session_id, trace_id, span_id, parent_span_id, name, start_ns, end_ns, "
+    "status, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+    "ON CONFLICT (session_id, span_id) DO UPDATE SET end_ns = excluded.end_ns, "
+    "status = excluded.status, attributes = excluded.attributes")

@@ -1,0 +1,133 @@
+/* fmt: formatting and parsing of times and amounts. See fmt.h. */
+#include "fmt.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+/* Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant). */
+static int64_t days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static int digits(const char *s, int n, int *out)
+{
+    int v = 0;
+    for (int i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9') return -1;
+        v = v * 10 + (s[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
+
+int fmt_time_parse(const char *s, int64_t *ms)
+{
+    int Y, M, D, h, m, sec;
+    if (!s || strlen(s) < 20) return -1;
+    if (digits(s, 4, &Y) || s[4] != '-' || digits(s + 5, 2, &M) || s[7] != '-' ||
+        digits(s + 8, 2, &D) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
+        digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &m) || s[16] != ':' ||
+        digits(s + 17, 2, &sec))
+        return -1;
+    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return -1;
+    const char *p = s + 19;
+    int frac = 0, scale = 1000;
+    if (*p == '.') {
+        p++;
+        if (*p < '0' || *p > '9') return -1;
+        while (*p >= '0' && *p <= '9') {
+            if (scale > 1) { scale /= 10; frac += (*p - '0') * scale; }
+            p++;
+        }
+    }
+    int64_t offset_min = 0;
+    if (*p == 'Z' || *p == 'z') {
+        p++;
+    } else if (*p == '+' || *p == '-') {
+        int oh, om;
+        if (digits(p + 1, 2, &oh) || p[3] != ':' || digits(p + 4, 2, &om) || oh > 23 || om > 59)
+            return -1;
+        offset_min = (oh * 60 + om) * (*p == '-' ? -1 : 1);
+        p += 6;
+    } else {
+        return -1;
+    }
+    if (*p) return -1;
+    int64_t days = days_from_civil(Y, M, D);
+    *ms = ((days * 86400 + h * 3600 + m * 60 + sec) - offset_min * 60) * 1000 + frac;
+    return 0;
+}
+
+static void utc(int64_t ms, struct tm *tm)
+{
+    time_t t = (time_t)(ms / 1000);
+    gmtime_r(&t, tm);
+}
+
+void fmt_rfc3339(int64_t ms, char *out, size_t n)
+{
+    struct tm tm;
+    utc(ms, &tm);
+    snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+}
+
+void fmt_abs(int64_t ms, char *out, size_t n)
+{
+    struct tm tm;
+    utc(ms, &tm);
+    snprintf(out, n, "%04d-%02d-%02d %02d:%02d:%02d UTC", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+}
+
+void fmt_rel(int64_t ms, int64_t now, char *out, size_t n)
+{
+    int64_t d = (now - ms) / 1000;
+    if (d < 0) d = 0;
+    if (d < 45) snprintf(out, n, "just now");
+    else if (d < 3600) snprintf(out, n, "%lld min ago", (long long)((d + 30) / 60));
+    else if (d < 86400) snprintf(out, n, "%lld h ago", (long long)(d / 3600));
+    else if (d < 86400 * 30) snprintf(out, n, "%lld day%s ago", (long long)(d / 86400),
+                                      d / 86400 == 1 ? "" : "s");
+    else {
+        struct tm tm;
+        utc(ms, &tm);
+        snprintf(out, n, "%04d-%02d-%02d", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday);
+    }
+}
+
+void fmt_duration(int64_t ms, char *out, size_t n)
+{
+    if (ms < 0) ms = 0;
+    if (ms < 1000) snprintf(out, n, "%lld ms", (long long)ms);
+    else if (ms < 60000) snprintf(out, n, "%.1f s", (double)ms / 1000.0);
+    else if (ms < 3600000) snprintf(out, n, "%lldm %02llds", (long long)(ms / 60000),
+                                    (long long)(ms / 1000 % 60));
+    else if (ms < 86400000) snprintf(out, n, "%lldh %02lldm", (long long)(ms / 3600000),
+                                     (long long)(ms / 60000 % 60));
+    else snprintf(out, n, "%lldd %lldh", (long long)(ms / 86400000),
+                  (long long)(ms / 3600000 % 24));
+}
+
+void fmt_count(int64_t v, char *out, size_t n)
+{
+    if (v < 1000) snprintf(out, n, "%lld", (long long)v);
+    else if (v < 1000000) snprintf(out, n, "%.1fk", (double)v / 1e3);
+    else snprintf(out, n, "%.1fM", (double)v / 1e6);
+}
+
+void fmt_cost(int64_t micros, char *out, size_t n)
+{
+    double d = (double)micros / 1e6;
+    if (micros == 0) snprintf(out, n, "$0");
+    else if (d < 0.01) snprintf(out, n, "$%.4f", d);
+    else if (d < 1000) snprintf(out, n, "$%.2f", d);
+    else snprintf(out, n, "$%.0f", d);
+}

@@ -1,0 +1,50 @@
+/* ingest: turns what a runtime sends into rows. Session creation and event
+ * batches are validated completely before anything is written; a batch is
+ * applied in one transaction, so it is recorded whole or not at all.
+ * Status changes go through lifecycle.c. */
+#ifndef FD_INGEST_H
+#define FD_INGEST_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+
+struct db;
+
+/* Why an ingest call refused its input. */
+typedef struct ingest_err {
+    int         status;     /* HTTP status: 404, 409, 422, 500 */
+    const char *code;       /* "invalid_field", "session_not_running", ... */
+    char        field[64];  /* "events[2].content"; "" when not about one field */
+    char        message[200];
+    char        session_status[16]; /* current status, for 409 */
+} ingest_err;
+
+#define INGEST_MAX_BATCH 1000
+#define INGEST_ID_MAX    64
+
+/* Validate a session-create body and insert it as `pending` (or at once
+ * `running` when it says "status":"running"). The id is taken from the body
+ * ("id", [A-Za-z0-9_-]{1,64}) or generated ("ses_" + 20 chars) into id_out
+ * (INGEST_ID_MAX + 1 bytes). trigger_source defaults to `actor`. 0, or -1
+ * with *err (409 when the id exists, 422 for bad fields). */
+int ingest_session_create(struct db *d, const cJSON *in, const char *actor,
+                          char *id_out, ingest_err *err);
+
+/* Outcome of an event batch. */
+typedef struct ingest_result {
+    int  accepted;           /* events recorded now */
+    int  duplicates;         /* events skipped: their id was already recorded */
+    char status[16];         /* the session's status after the batch */
+} ingest_result;
+
+/* Validate and apply one event (an object with "type") or a batch
+ * ({"events":[...]}) to session `id`. `ids` (may be NULL) receives an array
+ * of {"id","seq","duplicate"} per event, in order; caller owns it. 0, or -1
+ * with *err; on -1 nothing was written. */
+int ingest_events(struct db *d, const char *id, const cJSON *in, const char *actor,
+                  ingest_result *res, cJSON **ids, ingest_err *err);
+
+/* Is s a valid client-chosen id ([A-Za-z0-9_-]{1,64})? */
+int ingest_id_valid(const char *s);
+
+#endif
