@@ -5,7 +5,8 @@ CC      ?= cc
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
            -Wmissing-prototypes -Wno-unused-parameter -Werror=implicit-function-declaration
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
-CSTD    := -std=c11 -D_GNU_SOURCE
+VERSION := 0.1.0
+CSTD    := -std=c11 -D_GNU_SOURCE -DFD_VERSION=\"$(VERSION)\"
 CFLAGS  ?= -O2 -g
 LIBS    := -lfcgi -lsqlite3 -lcjson -lsodium -lmd4c-html -lmd4c -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -83,3 +83,10 @@ hres ctx_redirect_flash(ctx *c, const char *location, const char *kind, const ch
 void app_handle(ctx *c);
 
 #endif
+
+/* May the caller do `what` on session `id`? Returns 1 when yes (project, if
+ * not NULL, receives the session's project: 101 bytes). Otherwise answers —
+ * 404 when the session does not exist or lies outside every project the
+ * caller can read (its existence is not revealed), 403 when readable but
+ * `what` is not allowed — and returns 0; -1 on a database error. */
+int ctx_session_access(ctx *c, const char *id, perm what, char *project);

@@ -27,11 +27,12 @@ typedef struct route {
 extern const route route_table[];
 extern const size_t route_count;
 
-/* The route for (method, path), its parameters stored in req->params.
+/* The route for (method, path), its parameters copied into arena a and
+ * stored in req->params.
  * NULL when nothing matches: then *allowed holds the methods the path does
  * accept (0 when the path is unknown: 404; else 405 with Allow). HEAD matches
  * GET routes. */
-const route *route_match(http_req *req, unsigned *allowed);
+const route *route_match(http_req *req, arena *a, unsigned *allowed);
 
 /* "GET, POST" for an Allow header, into out. */
 void route_allow_header(unsigned methods, char *out, size_t n);

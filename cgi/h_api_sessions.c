@@ -1,0 +1,252 @@
+/* h_api_sessions: the sessions and events JSON API (DESIGN.md section 9).
+ * Handlers validate query parameters, check per-project access, and leave
+ * writes to ingest.c and lifecycle.c. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "ingest.h"
+
+#define LIST_DEFAULT 50
+#define LIST_MAX     200
+#define EVENTS_MAX   1000
+
+/* Parse an integer query parameter within [lo, hi]; dflt when absent.
+ * Answers 400 and returns -1 when malformed. */
+static int query_int(ctx *c, const char *name, long long lo, long long hi, long long dflt,
+                     long long *out)
+{
+    const char *v = http_kvs_get(&c->req.query, name);
+    if (!v) { *out = dflt; return 0; }
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || n < lo || n > hi) {
+        ctx_error_field(c, 400, "invalid_parameter", name,
+                        "%s must be a whole number from %lld to %lld", name, lo, hi);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+/* A list cursor is "<sort_time>.<id>": the key of the last row seen. */
+static int cursor_parse(const char *s, long long *time, const char **id)
+{
+    char *end;
+    errno = 0;
+    long long t = strtoll(s, &end, 10);
+    if (end == s || *end != '.' || errno || t < 0 || !ingest_id_valid(end + 1)) return -1;
+    *time = t;
+    *id = end + 1;
+    return 0;
+}
+
+/* Turn an ingest error into the response; 409s carry the session status. */
+static hres answer_ingest_err(ctx *c, const ingest_err *e)
+{
+    if (e->status >= 500 && e->status != 503) {
+        fprintf(stderr, "flightdeck: ingest: %s\n", e->message);
+        return HR_ERROR;
+    }
+    if (e->status == 409 && *e->session_status) {
+        cJSON *o = cJSON_CreateObject(), *er = cJSON_AddObjectToObject(o, "error");
+        cJSON_AddStringToObject(er, "code", e->code);
+        cJSON_AddStringToObject(er, "message", e->message);
+        if (*e->field) cJSON_AddStringToObject(er, "field", e->field);
+        cJSON_AddStringToObject(o, "status", e->session_status);
+        return ctx_json(c, 409, o);
+    }
+    if (e->status == 503) http_resp_header(&c->resp, "Retry-After", "1");
+    return ctx_error_field(c, e->status, e->code, e->field, "%s", e->message);
+}
+
+/* The session in its API shape, or NULL (not found / error). */
+static cJSON *session_json(ctx *c, const char *id)
+{
+    sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_GET_API);
+    if (!st) return NULL;
+    db_bind_text(st, 1, id);
+    cJSON *o = db_step(st) == SQLITE_ROW ? db_row_json(st) : NULL;
+    sqlite3_reset(st);
+    return o;
+}
+
+hres h_api_sessions_create(ctx *c)
+{
+    cJSON *in = ctx_body_json(c);
+    if (!in) return HR_OK;
+    const cJSON *proj = cJSON_GetObjectItemCaseSensitive(in, "project");
+    const char *project = cJSON_IsString(proj) ? proj->valuestring : "default";
+    if (!auth_can(&c->who, PERM_RUNTIME, project))
+        return ctx_error_field(c, 403, "forbidden", "project",
+                               "this token may not create sessions in project \"%.60s\"", project);
+    char id[INGEST_ID_MAX + 1];
+    ingest_err err = { 0 };
+    if (ingest_session_create(c->db, in, auth_actor(c->a, &c->who), id, &err))
+        return answer_ingest_err(c, &err);
+    cJSON *o = session_json(c, id);
+    if (!o) return HR_ERROR;
+    char *loc = arena_printf(c->a, "/api/v1/sessions/%s", id);
+    if (loc) http_resp_header(&c->resp, "Location", loc);
+    return ctx_json(c, 201, o);
+}
+
+hres h_api_sessions_list(ctx *c)
+{
+    long long limit, ctime = 0;
+    const char *cid = NULL;
+    if (query_int(c, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit)) return HR_OK;
+    const char *cursor = http_kvs_get(&c->req.query, "cursor");
+    if (cursor && *cursor && cursor_parse(cursor, &ctime, &cid))
+        return ctx_error_field(c, 400, "invalid_parameter", "cursor",
+                               "cursor is not one this API returned");
+    const char *status = http_kvs_get(&c->req.query, "status");
+    const char *agent = http_kvs_get(&c->req.query, "agent");
+    const char *projects = auth_can_all(&c->who, PERM_READ)
+                               ? NULL : auth_projects_json(c->a, &c->who, PERM_READ);
+
+    sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_LIST_API);
+    if (!st) return HR_ERROR;
+    db_bind_text(st, 1, status && *status ? status : NULL);
+    db_bind_text(st, 2, agent && *agent ? agent : NULL);
+    db_bind_text(st, 3, projects);
+    if (cid) {
+        sqlite3_bind_int64(st, 4, ctime);
+        db_bind_text(st, 5, cid);
+    }
+    sqlite3_bind_int64(st, 6, limit + 1); /* one more tells whether a next page exists */
+
+    cJSON *out = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(out, "data");
+    long long n = 0;
+    char next[96] = "";
+    int rc;
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        if (n == limit) {
+            /* The key of the last row shown is where the next page starts. */
+            cJSON *last = cJSON_GetArrayItem(data, (int)n - 1);
+            cJSON *t = cJSON_GetObjectItemCaseSensitive(last, "sort_time");
+            cJSON *i = cJSON_GetObjectItemCaseSensitive(last, "id");
+            if (t && cJSON_IsString(i))
+                snprintf(next, sizeof next, "%lld.%s", (long long)t->valuedouble, i->valuestring);
+            break;
+        }
+        cJSON *row = db_row_json(st);
+        if (!row) { rc = SQLITE_NOMEM; break; }
+        cJSON_AddItemToArray(data, row);
+        n++;
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) { cJSON_Delete(out); return HR_ERROR; }
+    for (cJSON *row = data->child; row; row = row->next)
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "sort_time");
+    if (*next) cJSON_AddStringToObject(out, "next_cursor", next);
+    else cJSON_AddNullToObject(out, "next_cursor");
+    return ctx_json(c, 200, out);
+}
+
+/* Append the session's events (API shape) to o["events"]. */
+static int add_events(ctx *c, cJSON *o, const char *id, long long after, long long limit,
+                      int hidden, const char *type)
+{
+    sqlite3_stmt *st = db_stmt(c->db, SQL_EVENT_LIST_API);
+    if (!st) return -1;
+    db_bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, after);
+    sqlite3_bind_int64(st, 3, limit);
+    sqlite3_bind_int(st, 4, hidden);
+    db_bind_text(st, 5, type);
+    cJSON *arr = cJSON_AddArrayToObject(o, "events");
+    int rc;
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        cJSON *row = db_row_json(st);
+        if (!row) break;
+        cJSON_AddItemToArray(arr, row);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+hres h_api_session_get(ctx *c)
+{
+    const char *id = ctx_param(c, 0);
+    int ok = ctx_session_access(c, id, PERM_READ, NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    cJSON *o = session_json(c, id);
+    if (!o) return HR_ERROR;
+    const char *inc = http_kvs_get(&c->req.query, "include");
+    if (inc && strstr(inc, "events") && add_events(c, o, id, 0, EVENTS_MAX, 0, NULL)) {
+        cJSON_Delete(o);
+        return HR_ERROR;
+    }
+    if (inc && strstr(inc, "children")) {
+        sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_CHILDREN);
+        if (!st) { cJSON_Delete(o); return HR_ERROR; }
+        db_bind_text(st, 1, id);
+        cJSON *arr = cJSON_AddArrayToObject(o, "children");
+        while (db_step(st) == SQLITE_ROW) {
+            cJSON *row = db_row_json(st);
+            if (row) cJSON_AddItemToArray(arr, row);
+        }
+        sqlite3_reset(st);
+    }
+    return ctx_json(c, 200, o);
+}
+
+hres h_api_events_append(ctx *c)
+{
+    const char *id = ctx_param(c, 0);
+    int ok = ctx_session_access(c, id, PERM_RUNTIME, NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    cJSON *in = ctx_body_json(c);
+    if (!in) return HR_OK;
+    if (!cJSON_IsObject(in))
+        return ctx_error(c, 422, "invalid_body",
+                         "send one event object, or {\"events\": [...]} for a batch");
+    ingest_result res;
+    ingest_err err = { 0 };
+    cJSON *ids = NULL;
+    if (ingest_events(c->db, id, in, auth_actor(c->a, &c->who), &res, &ids, &err))
+        return answer_ingest_err(c, &err);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddStringToObject(o, "status", res.status);
+    cJSON_AddNumberToObject(o, "accepted", res.accepted);
+    cJSON_AddNumberToObject(o, "duplicates", res.duplicates);
+    cJSON_AddItemToObject(o, "events", ids);
+    return ctx_json(c, 200, o);
+}
+
+hres h_api_events_list(ctx *c)
+{
+    const char *id = ctx_param(c, 0);
+    int ok = ctx_session_access(c, id, PERM_READ, NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    long long after, limit, hidden;
+    if (query_int(c, "after", 0, 1LL << 53, 0, &after) ||
+        query_int(c, "limit", 1, EVENTS_MAX, 100, &limit) ||
+        query_int(c, "include_hidden", 0, 1, 0, &hidden))
+        return HR_OK;
+    const char *type = http_kvs_get(&c->req.query, "type");
+    cJSON *o = cJSON_CreateObject();
+    if (add_events(c, o, id, after, limit + 1, (int)hidden, type && *type ? type : NULL)) {
+        cJSON_Delete(o);
+        return HR_ERROR;
+    }
+    /* Rename to the list convention: {"data":[...],"next_cursor":...}. */
+    cJSON *arr = cJSON_DetachItemFromObjectCaseSensitive(o, "events");
+    cJSON_AddItemToObject(o, "data", arr);
+    if (cJSON_GetArraySize(arr) > limit) {
+        cJSON_DeleteItemFromArray(arr, (int)limit);
+        cJSON *last = cJSON_GetArrayItem(arr, (int)limit - 1);
+        cJSON *seq = cJSON_GetObjectItemCaseSensitive(last, "seq");
+        char next[32];
+        snprintf(next, sizeof next, "%lld", seq ? (long long)seq->valuedouble : 0);
+        cJSON_AddStringToObject(o, "next_cursor", next);
+    } else {
+        cJSON_AddNullToObject(o, "next_cursor");
+    }
+    return ctx_json(c, 200, o);
+}

@@ -1,0 +1,442 @@
+/* h_pages: the History page (/sessions) and the session detail page
+ * (/sessions/{id}). Each builds a view model (cJSON) from raw rows and hands
+ * it to a template; all text is escaped by the template engine, and Markdown
+ * is rendered by md4c with raw HTML disabled. View models are documented in
+ * docs/templates.md. */
+#include <md4c-html.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "fmt.h"
+#include "handlers.h"
+#include "ingest.h"
+
+#define PAGE_DEFAULT 50
+#define FEED_MAX     500   /* activity entries shown; windowing comes with the detail-page work */
+
+static const char *const statuses[] = { "pending", "running", "retrying", "pausing", "paused",
+                                        "canceling", "canceled", "completed", "failed", NULL };
+
+static const char *status_label(const char *s)
+{
+    static const char *const labels[] = { "Pending", "Running", "Retrying", "Pausing", "Paused",
+                                          "Canceling", "Canceled", "Completed", "Failed" };
+    for (int i = 0; statuses[i]; i++)
+        if (strcmp(statuses[i], s) == 0) return labels[i];
+    return s;
+}
+
+static const char *col_text(sqlite3_stmt *st, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? s : "";
+}
+
+static int is_null(sqlite3_stmt *st, int i) { return sqlite3_column_type(st, i) == SQLITE_NULL; }
+
+/* Columns of SESSION_ROW_COLS, in order. */
+enum { R_ID, R_KIND, R_AGENT, R_NAME, R_STATUS, R_TRIGGER, R_SOURCE, R_PROJECT, R_ENV,
+       R_PARENT, R_PARENT_NAME, R_STARTED, R_ENDED, R_CREATED, R_NOW, R_PTOK, R_CTOK,
+       R_COST, R_ERROR, R_STEP, R_PROMPT, R_INPUTS, R_METADATA, R_FINAL, R_SORT_TIME };
+
+/* The row fields both pages show, as a view object. */
+static cJSON *session_view(ctx *c, sqlite3_stmt *st)
+{
+    char t[64];
+    cJSON *v = cJSON_CreateObject();
+    const char *id = col_text(st, R_ID), *status = col_text(st, R_STATUS);
+    cJSON_AddStringToObject(v, "id", id);
+    cJSON_AddStringToObject(v, "url", arena_printf(c->a, "/sessions/%s", id));
+    cJSON_AddStringToObject(v, "name", *col_text(st, R_NAME) ? col_text(st, R_NAME) : id);
+    cJSON_AddStringToObject(v, "agent", col_text(st, R_AGENT));
+    cJSON_AddStringToObject(v, "kind", col_text(st, R_KIND));
+    cJSON_AddStringToObject(v, "status", status);
+    cJSON_AddStringToObject(v, "status_label", status_label(status));
+    cJSON_AddStringToObject(v, "trigger_type", col_text(st, R_TRIGGER));
+    cJSON_AddStringToObject(v, "trigger_source", col_text(st, R_SOURCE));
+    cJSON_AddStringToObject(v, "project", col_text(st, R_PROJECT));
+    cJSON_AddStringToObject(v, "environment", col_text(st, R_ENV));
+    if (!is_null(st, R_PARENT)) {
+        cJSON *p = cJSON_AddObjectToObject(v, "parent");
+        const char *pid = col_text(st, R_PARENT);
+        cJSON_AddStringToObject(p, "id", pid);
+        cJSON_AddStringToObject(p, "url", arena_printf(c->a, "/sessions/%s", pid));
+        cJSON_AddStringToObject(p, "name", is_null(st, R_PARENT_NAME) ? pid : col_text(st, R_PARENT_NAME));
+    }
+    int64_t now = sqlite3_column_int64(st, R_NOW);
+    int64_t started = is_null(st, R_STARTED) ? sqlite3_column_int64(st, R_CREATED)
+                                             : sqlite3_column_int64(st, R_STARTED);
+    fmt_rfc3339(started, t, sizeof t);
+    cJSON_AddStringToObject(v, "started_iso", t);
+    fmt_abs(started, t, sizeof t);
+    cJSON_AddStringToObject(v, "started_abs", t);
+    fmt_rel(started, now, t, sizeof t);
+    cJSON_AddStringToObject(v, "started_rel", t);
+    if (!is_null(st, R_ENDED)) {
+        fmt_abs(sqlite3_column_int64(st, R_ENDED), t, sizeof t);
+        cJSON_AddStringToObject(v, "ended_abs", t);
+    }
+    if (is_null(st, R_STARTED)) {
+        cJSON_AddStringToObject(v, "duration_text", "—");
+    } else {
+        int64_t end = is_null(st, R_ENDED) ? now : sqlite3_column_int64(st, R_ENDED);
+        fmt_duration(end - sqlite3_column_int64(st, R_STARTED), t, sizeof t);
+        cJSON_AddStringToObject(v, "duration_text", t);
+    }
+    cJSON_AddBoolToObject(v, "running", is_null(st, R_ENDED) && !is_null(st, R_STARTED));
+    int64_t ptok = sqlite3_column_int64(st, R_PTOK), ctok = sqlite3_column_int64(st, R_CTOK);
+    fmt_count(ptok + ctok, t, sizeof t);
+    cJSON_AddStringToObject(v, "tokens_text", t);
+    cJSON_AddNumberToObject(v, "prompt_tokens", (double)ptok);
+    cJSON_AddNumberToObject(v, "completion_tokens", (double)ctok);
+    fmt_cost(sqlite3_column_int64(st, R_COST), t, sizeof t);
+    cJSON_AddStringToObject(v, "cost_text", t);
+    if (*col_text(st, R_ERROR)) cJSON_AddStringToObject(v, "error", col_text(st, R_ERROR));
+    return v;
+}
+
+/* "/sessions?status=..&agent=..&q=..&limit=..&cursor=KEY" keeping the filters. */
+static const char *list_url(ctx *c, const char *status, const char *agent, const char *q,
+                            long limit, const char *cursor)
+{
+    buf b;
+    buf_init(&b);
+    buf_puts(&b, "/sessions?");
+    if (status) { buf_puts(&b, "status="); buf_add_urlenc(&b, status, strlen(status)); buf_putc(&b, '&'); }
+    if (agent) { buf_puts(&b, "agent="); buf_add_urlenc(&b, agent, strlen(agent)); buf_putc(&b, '&'); }
+    if (q) { buf_puts(&b, "q="); buf_add_urlenc(&b, q, strlen(q)); buf_putc(&b, '&'); }
+    if (limit != PAGE_DEFAULT) buf_printf(&b, "limit=%ld&", limit);
+    if (cursor) { buf_puts(&b, "cursor="); buf_add_urlenc(&b, cursor, strlen(cursor)); buf_putc(&b, '&'); }
+    b.len--; /* the trailing '&' or '?' */
+    const char *s = b.err ? "/sessions" : arena_strndup(c->a, b.p, b.len);
+    buf_fini(&b);
+    return s;
+}
+
+/* Bind the filter parameters shared by the list statements. */
+static void bind_filters(sqlite3_stmt *st, const char *status, const char *agent,
+                         const char *projects, const char *q)
+{
+    db_bind_text(st, 1, status);
+    db_bind_text(st, 2, agent);
+    db_bind_text(st, 3, projects);
+    db_bind_text(st, 7, q);
+}
+
+static const char *nonempty(const char *s) { return s && *s ? s : NULL; }
+
+hres h_page_sessions(ctx *c)
+{
+    const char *status = nonempty(http_kvs_get(&c->req.query, "status"));
+    const char *agent = nonempty(http_kvs_get(&c->req.query, "agent"));
+    const char *q = nonempty(http_kvs_get(&c->req.query, "q"));
+    const char *cursor = nonempty(http_kvs_get(&c->req.query, "cursor"));
+    const char *lim = http_kvs_get(&c->req.query, "limit");
+    long limit = lim ? strtol(lim, NULL, 10) : PAGE_DEFAULT;
+    if (limit != 25 && limit != 50 && limit != 100) limit = PAGE_DEFAULT;
+    long long ctime = 0;
+    const char *cid = NULL;
+    if (cursor) {
+        char *end;
+        ctime = strtoll(cursor, &end, 10);
+        if (*end != '.' || !ingest_id_valid(end + 1))
+            return ctx_error(c, 400, "invalid_parameter", "This page link is broken (bad cursor).");
+        cid = end + 1;
+    }
+    if (status) {
+        int known = 0;
+        for (int i = 0; statuses[i]; i++) known |= strcmp(statuses[i], status) == 0;
+        if (!known) return ctx_error(c, 400, "invalid_parameter", "Unknown status \"%.40s\".", status);
+    }
+    const char *projects = auth_can_all(&c->who, PERM_READ)
+                               ? NULL : auth_projects_json(c->a, &c->who, PERM_READ);
+
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddStringToObject(v, "title", "Sessions · Flightdeck");
+    cJSON_AddBoolToObject(v, "nav_sessions", 1);
+    cJSON *rows = cJSON_AddArrayToObject(v, "sessions");
+    sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_LIST_ROWS);
+    if (!st) goto fail;
+    bind_filters(st, status, agent, projects, q);
+    if (cid) { sqlite3_bind_int64(st, 4, ctime); db_bind_text(st, 5, cid); }
+    sqlite3_bind_int64(st, 6, limit + 1);
+    long n = 0;
+    char next[96] = "", first[96] = "";
+    int rc;
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        char key[96];
+        snprintf(key, sizeof key, "%lld.%s", (long long)sqlite3_column_int64(st, R_SORT_TIME),
+                 col_text(st, R_ID));
+        if (n == limit) break;
+        if (n == 0) memcpy(first, key, sizeof key);
+        memcpy(next, key, sizeof key);
+        cJSON_AddItemToArray(rows, session_view(c, st));
+        n++;
+    }
+    int more = rc == SQLITE_ROW;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) goto fail;
+    if (more) cJSON_AddStringToObject(v, "next_url", list_url(c, status, agent, q, limit, next));
+
+    /* Previous page: look `limit` rows back from the first row shown. */
+    if (cid && n > 0) {
+        char *end;
+        long long ft = strtoll(first, &end, 10);
+        st = db_stmt(c->db, SQL_SESSION_LIST_ROWS_BEFORE);
+        if (!st) goto fail;
+        bind_filters(st, status, agent, projects, q);
+        sqlite3_bind_int64(st, 4, ft);
+        db_bind_text(st, 5, end + 1);
+        sqlite3_bind_int64(st, 6, limit + 1);
+        long back = 0;
+        char prev[96] = "";
+        while ((rc = db_step(st)) == SQLITE_ROW) {
+            if (++back == limit + 1)
+                snprintf(prev, sizeof prev, "%lld.%s", (long long)sqlite3_column_int64(st, 0),
+                         col_text(st, 1));
+        }
+        sqlite3_reset(st);
+        if (rc != SQLITE_DONE) goto fail;
+        cJSON_AddStringToObject(v, "prev_url",
+                                list_url(c, status, agent, q, limit, *prev ? prev : NULL));
+    }
+
+    cJSON_AddBoolToObject(v, "empty", n == 0);
+    cJSON_AddBoolToObject(v, "filtered", status || agent || q);
+    cJSON_AddStringToObject(v, "count_text",
+                            arena_printf(c->a, "Showing %ld session%s", n, n == 1 ? "" : "s"));
+    cJSON *f = cJSON_AddObjectToObject(v, "filters");
+    cJSON_AddStringToObject(f, "status", status ? status : "");
+    cJSON_AddStringToObject(f, "agent", agent ? agent : "");
+    cJSON_AddStringToObject(f, "q", q ? q : "");
+    cJSON *so = cJSON_AddArrayToObject(v, "status_options");
+    for (int i = 0; statuses[i]; i++) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "value", statuses[i]);
+        cJSON_AddStringToObject(o, "label", status_label(statuses[i]));
+        cJSON_AddBoolToObject(o, "selected", status && strcmp(status, statuses[i]) == 0);
+        cJSON_AddItemToArray(so, o);
+    }
+    cJSON *ao = cJSON_AddArrayToObject(v, "agent_options");
+    st = db_stmt(c->db, SQL_SESSION_AGENTS);
+    if (!st) goto fail;
+    while (db_step(st) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "value", col_text(st, 0));
+        cJSON_AddBoolToObject(o, "selected", agent && strcmp(agent, col_text(st, 0)) == 0);
+        cJSON_AddItemToArray(ao, o);
+    }
+    sqlite3_reset(st);
+    return ctx_render(c, 200, "sessions", v);
+fail:
+    cJSON_Delete(v);
+    return HR_ERROR;
+}
+
+/* md4c output callback: append to a buf. */
+static void md_out(const MD_CHAR *text, MD_SIZE size, void *userdata)
+{
+    buf_add(userdata, text, size);
+}
+
+/* Markdown to safe HTML: raw HTML in the input is shown as text, not markup. */
+static void add_markdown(ctx *c, cJSON *v, const char *md)
+{
+    buf b;
+    buf_init(&b);
+    if (md_html(md, (MD_SIZE)strlen(md), md_out, &b,
+                MD_FLAG_NOHTML | MD_FLAG_STRIKETHROUGH | MD_FLAG_TABLES | MD_FLAG_PERMISSIVEURLAUTOLINKS,
+                0) == 0 && !b.err)
+        cJSON_AddStringToObject(v, "content_html", buf_str(&b));
+    buf_fini(&b);
+    (void)c;
+}
+
+/* Pretty-printed JSON text, or the text itself when it is not JSON. */
+static void add_pretty(cJSON *v, const char *key, const char *json)
+{
+    if (!json) return;
+    cJSON *j = cJSON_Parse(json);
+    char *s = j ? cJSON_Print(j) : NULL;
+    cJSON_AddStringToObject(v, key, s ? s : json);
+    cJSON_free(s);
+    cJSON_Delete(j);
+}
+
+static const char *body_str(const cJSON *body, const char *key)
+{
+    const cJSON *x = cJSON_GetObjectItemCaseSensitive(body, key);
+    return cJSON_IsString(x) ? x->valuestring : "";
+}
+
+/* Columns of EVENT_LIST_FEED. */
+enum { E_ID, E_SEQ, E_TYPE, E_TIME, E_ACTOR, E_BODY, E_HIDDEN, E_TC_ID, E_TOOL, E_TC_KIND,
+       E_ARGS, E_RESULT, E_ERRCAT, E_ERRMSG, E_STATE, E_RETRIES, E_TC_STARTED, E_TC_ENDED,
+       E_CALLED, E_CALLED_NAME, E_CALLED_STATUS, E_CALLED_PROJECT };
+
+static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now)
+{
+    char t[64];
+    const char *type = col_text(st, E_TYPE);
+    cJSON *v = cJSON_CreateObject();
+    cJSON *body = cJSON_Parse(col_text(st, E_BODY));
+    cJSON_AddNumberToObject(v, "seq", (double)sqlite3_column_int64(st, E_SEQ));
+    cJSON_AddStringToObject(v, "type", type);
+    int64_t when = sqlite3_column_int64(st, E_TIME);
+    fmt_abs(when, t, sizeof t);
+    cJSON_AddStringToObject(v, "time_abs", t);
+    fmt_rfc3339(when, t, sizeof t);
+    cJSON_AddStringToObject(v, "time_iso", t);
+    fmt_rel(when, now, t, sizeof t);
+    cJSON_AddStringToObject(v, "time_rel", t);
+    cJSON_AddStringToObject(v, "actor", col_text(st, E_ACTOR));
+
+    if (!strcmp(type, "user_message") || !strcmp(type, "assistant_message") ||
+        !strcmp(type, "thought")) {
+        cJSON_AddBoolToObject(v, !strcmp(type, "user_message") ? "is_user_message"
+                                 : !strcmp(type, "thought") ? "is_thought" : "is_assistant_message", 1);
+        const char *content = body_str(body, "content");
+        cJSON_AddStringToObject(v, "content", content);
+        add_markdown(c, v, content);
+    } else if (!strcmp(type, "tool_call")) {
+        cJSON_AddBoolToObject(v, "is_tool_call", 1);
+        cJSON *tool = cJSON_AddObjectToObject(v, "tool");
+        const char *state = col_text(st, E_STATE);
+        cJSON_AddStringToObject(tool, "id", col_text(st, E_TC_ID));
+        cJSON_AddStringToObject(tool, "name", col_text(st, E_TOOL));
+        cJSON_AddStringToObject(tool, "kind", col_text(st, E_TC_KIND));
+        cJSON_AddStringToObject(tool, "state", state);
+        static const struct { const char *s, *label; } labels[] = {
+            { "running", "Running" }, { "waiting_for_client", "Waiting for client" },
+            { "waiting_for_human", "Waiting for a person" }, { "succeeded", "Succeeded" },
+            { "failed", "Failed" }, { "canceled", "Canceled" } };
+        for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
+            if (!strcmp(labels[i].s, state)) cJSON_AddStringToObject(tool, "state_label", labels[i].label);
+        cJSON_AddBoolToObject(tool, "waiting", !strncmp(state, "waiting", 7));
+        int64_t start = sqlite3_column_int64(st, E_TC_STARTED);
+        int64_t end = is_null(st, E_TC_ENDED) ? now : sqlite3_column_int64(st, E_TC_ENDED);
+        fmt_duration(end - start, t, sizeof t);
+        cJSON_AddStringToObject(tool, "duration_text", t);
+        cJSON_AddNumberToObject(tool, "retries", sqlite3_column_int(st, E_RETRIES));
+        add_pretty(tool, "arguments_pretty", col_text(st, E_ARGS));
+        if (!is_null(st, E_RESULT)) add_pretty(tool, "result_pretty", col_text(st, E_RESULT));
+        if (!is_null(st, E_ERRCAT)) {
+            cJSON_AddStringToObject(tool, "error_category", col_text(st, E_ERRCAT));
+            cJSON_AddStringToObject(tool, "error_message", col_text(st, E_ERRMSG));
+        }
+        if (!is_null(st, E_CALLED)) {
+            cJSON *called = cJSON_AddObjectToObject(tool, "called");
+            const char *cid = col_text(st, E_CALLED);
+            const char *cproj = col_text(st, E_CALLED_PROJECT);
+            /* A link only where the viewer can read the called session. */
+            if (!is_null(st, E_CALLED_NAME) && auth_can(&c->who, PERM_READ, cproj))
+                cJSON_AddStringToObject(called, "url", arena_printf(c->a, "/sessions/%s", cid));
+            cJSON_AddStringToObject(called, "name", is_null(st, E_CALLED_NAME) ? cid : col_text(st, E_CALLED_NAME));
+            const char *cs = is_null(st, E_CALLED_STATUS) ? "unknown" : col_text(st, E_CALLED_STATUS);
+            cJSON_AddStringToObject(called, "status", cs);
+            cJSON_AddStringToObject(called, "status_label", status_label(cs));
+        }
+    } else if (!strcmp(type, "error")) {
+        cJSON_AddBoolToObject(v, "is_error", 1);
+        cJSON *e = cJSON_AddObjectToObject(v, "error");
+        cJSON_AddStringToObject(e, "message", body_str(body, "message"));
+        cJSON_AddStringToObject(e, "step", body_str(body, "step"));
+    } else if (!strcmp(type, "usage")) {
+        cJSON_AddBoolToObject(v, "is_usage", 1);
+        cJSON *u = cJSON_AddObjectToObject(v, "usage");
+        const cJSON *pt = cJSON_GetObjectItemCaseSensitive(body, "prompt_tokens");
+        const cJSON *ct = cJSON_GetObjectItemCaseSensitive(body, "completion_tokens");
+        const cJSON *cost = cJSON_GetObjectItemCaseSensitive(body, "cost");
+        cJSON_AddStringToObject(u, "model", body_str(body, "model"));
+        cJSON_AddNumberToObject(u, "prompt_tokens", cJSON_IsNumber(pt) ? pt->valuedouble : 0);
+        cJSON_AddNumberToObject(u, "completion_tokens", cJSON_IsNumber(ct) ? ct->valuedouble : 0);
+        fmt_cost(cJSON_IsNumber(cost) ? (int64_t)(cost->valuedouble * 1e6 + 0.5) : 0, t, sizeof t);
+        cJSON_AddStringToObject(u, "cost_text", t);
+    } else if (!strcmp(type, "lifecycle")) {
+        cJSON_AddBoolToObject(v, "is_lifecycle", 1);
+        cJSON *l = cJSON_AddObjectToObject(v, "lifecycle");
+        const char *to = body_str(body, "to");
+        cJSON_AddStringToObject(l, "from", body_str(body, "from"));
+        cJSON_AddStringToObject(l, "to", to);
+        cJSON_AddStringToObject(l, "label", arena_printf(c->a, "%s by %s", status_label(to),
+                                                         body_str(body, "actor")));
+    } else {
+        cJSON_AddBoolToObject(v, "is_other", 1);
+        cJSON_AddStringToObject(v, "content", col_text(st, E_BODY));
+    }
+    cJSON_Delete(body);
+    return v;
+}
+
+hres h_page_session(ctx *c)
+{
+    const char *id = ctx_param(c, 0);
+    int ok = ctx_session_access(c, id, PERM_READ, NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+
+    sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_GET_ROW);
+    if (!st) return HR_ERROR;
+    db_bind_text(st, 1, id);
+    if (db_step(st) != SQLITE_ROW) { sqlite3_reset(st); return HR_ERROR; }
+    cJSON *v = cJSON_CreateObject();
+    cJSON *s = session_view(c, st);
+    int64_t now = sqlite3_column_int64(st, R_NOW);
+    cJSON_AddStringToObject(v, "title", arena_printf(c->a, "%s · Flightdeck",
+                                                     cJSON_GetObjectItem(s, "name")->valuestring));
+    cJSON_AddStringToObject(s, "prompt", col_text(st, R_PROMPT));
+    cJSON_AddStringToObject(s, "final_response", col_text(st, R_FINAL));
+    cJSON_AddStringToObject(s, "error_message", col_text(st, R_ERROR));
+    cJSON_AddStringToObject(s, "error_step", col_text(st, R_STEP));
+    cJSON_AddBoolToObject(s, "failed", !strcmp(col_text(st, R_STATUS), "failed"));
+    add_pretty(s, "metadata_pretty", col_text(st, R_METADATA));
+    cJSON *inputs = cJSON_Parse(col_text(st, R_INPUTS));
+    cJSON *il = cJSON_AddArrayToObject(s, "inputs");
+    for (cJSON *m = inputs ? inputs->child : NULL; m; m = m->next) {
+        cJSON *o = cJSON_CreateObject();
+        char *val = cJSON_IsString(m) ? NULL : cJSON_PrintUnformatted(m);
+        cJSON_AddStringToObject(o, "key", m->string ? m->string : "");
+        cJSON_AddStringToObject(o, "value", val ? val : m->valuestring);
+        cJSON_free(val);
+        cJSON_AddItemToArray(il, o);
+    }
+    cJSON_AddBoolToObject(s, "has_inputs", cJSON_GetArraySize(il) > 0);
+    cJSON_Delete(inputs);
+    sqlite3_reset(st);
+    cJSON_AddItemToObject(v, "session", s);
+    cJSON_AddBoolToObject(v, "nav_sessions", 1);
+
+    cJSON *children = cJSON_AddArrayToObject(v, "children");
+    st = db_stmt(c->db, SQL_SESSION_CHILDREN);
+    if (!st) goto fail;
+    db_bind_text(st, 1, id);
+    while (db_step(st) == SQLITE_ROW) {
+        cJSON *o = cJSON_CreateObject();
+        const char *cid = col_text(st, 0), *cs = col_text(st, 3);
+        if (auth_can(&c->who, PERM_READ, col_text(st, 4)))
+            cJSON_AddStringToObject(o, "url", arena_printf(c->a, "/sessions/%s", cid));
+        cJSON_AddStringToObject(o, "name", *col_text(st, 1) ? col_text(st, 1) : cid);
+        cJSON_AddStringToObject(o, "agent", col_text(st, 2));
+        cJSON_AddStringToObject(o, "status", cs);
+        cJSON_AddStringToObject(o, "status_label", status_label(cs));
+        cJSON_AddItemToArray(children, o);
+    }
+    sqlite3_reset(st);
+
+    cJSON *events = cJSON_AddArrayToObject(v, "events");
+    st = db_stmt(c->db, SQL_EVENT_LIST_FEED);
+    if (!st) goto fail;
+    db_bind_text(st, 1, id);
+    sqlite3_bind_int64(st, 2, 0);
+    sqlite3_bind_int64(st, 3, FEED_MAX);
+    int rc;
+    while ((rc = db_step(st)) == SQLITE_ROW) cJSON_AddItemToArray(events, event_view(c, st, now));
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE) goto fail;
+    cJSON_AddBoolToObject(v, "events_empty", cJSON_GetArraySize(events) == 0);
+    return ctx_render(c, 200, "session", v);
+fail:
+    cJSON_Delete(v);
+    return HR_ERROR;
+}

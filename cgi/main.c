@@ -1,0 +1,209 @@
+/* flightdeck.fcgi: the FastCGI accept loop, and nothing else.
+ *
+ * lighttpd starts this program with the listening socket on fd 0. We compile
+ * the templates and migrate the database once, then run FLIGHTDECK_WORKERS
+ * threads; each owns a database connection and an arena and loops
+ * accept -> read -> app_handle -> write. Configuration comes from the
+ * environment (see README, "Configuration"). */
+#include <fcgiapp.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "app.h"
+#include "db.h"
+
+#define MAX_WORKERS 64
+
+/* libfcgi's own threaded example serializes accept(); so do we. Only the
+ * accept is serialized, never the handling. */
+static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+typedef struct worker {
+    pthread_t  thread;
+    const app *ap;
+    int        index;
+} worker;
+
+static const char *env_or(const char *name, const char *dflt)
+{
+    const char *v = getenv(name);
+    return v && *v ? v : dflt;
+}
+
+/* The media type of a Content-Type header, lowercased, parameters cut. */
+static const char *media_type(arena *a, const char *ct)
+{
+    if (!ct) return "";
+    size_t n = strcspn(ct, ";");
+    while (n && (ct[n - 1] == ' ' || ct[n - 1] == '\t')) n--;
+    char *m = arena_strndup(a, ct, n);
+    for (char *p = m; p && *p; p++)
+        if (*p >= 'A' && *p <= 'Z') *p = (char)(*p - 'A' + 'a');
+    return m ? m : "";
+}
+
+/* Fill c->req from the FastCGI request. Returns 0, or an HTTP status to
+ * answer with at once (400, 413) when the request is unusable. */
+static int read_request(ctx *c, FCGX_Request *fr)
+{
+    http_req *r = &c->req;
+    arena *a = c->a;
+    FCGX_ParamArray env = fr->envp;
+    const char *method = FCGX_GetParam("REQUEST_METHOD", env);
+    const char *uri = FCGX_GetParam("REQUEST_URI", env);
+    const char *qs = FCGX_GetParam("QUERY_STRING", env);
+
+    r->method_name = method ? method : "GET";
+    r->method = http_method_parse(r->method_name);
+    r->request_uri = uri ? uri : "/";
+    r->query_string = qs ? qs : "";
+    r->remote_addr = FCGX_GetParam("REMOTE_ADDR", env) ? FCGX_GetParam("REMOTE_ADDR", env) : "";
+    r->authorization = FCGX_GetParam("HTTP_AUTHORIZATION", env);
+    r->accept = FCGX_GetParam("HTTP_ACCEPT", env) ? FCGX_GetParam("HTTP_ACCEPT", env) : "";
+    const char *https = FCGX_GetParam("HTTPS", env);
+    r->tls = https && strcasecmp(https, "on") == 0;
+    r->content_type = media_type(a, FCGX_GetParam("CONTENT_TYPE", env));
+
+    /* The path is the URI before '?', percent-decoded; NUL bytes refused. */
+    size_t plen = strcspn(r->request_uri, "?");
+    size_t dlen;
+    char *path = http_urldecode(a, r->request_uri, plen, 0, &dlen);
+    if (!path || dlen != strlen(path) || path[0] != '/') {
+        r->path = "/";
+        return 400;
+    }
+    r->path = path;
+
+    if (http_parse_query(a, r->query_string, strlen(r->query_string), &r->query)) return 400;
+    if (http_parse_cookies(a, FCGX_GetParam("HTTP_COOKIE", env), &r->cookies)) return 400;
+
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", env);
+    if (cl && *cl) {
+        char *end;
+        unsigned long long n = strtoull(cl, &end, 10);
+        if (*end || cl[0] == '-') return 400;
+        /* Refuse before reading: the body never enters memory. */
+        if (n > c->app->max_body) return 413;
+        if (n > 0) {
+            char *body = arena_alloc(a, (size_t)n + 1);
+            if (!body) return 413;
+            int got = FCGX_GetStr(body, (int)n, fr->in);
+            if (got < 0 || (unsigned long long)got != n) return 400;
+            body[n] = '\0';
+            r->body = body;
+            r->body_len = (size_t)n;
+        }
+    }
+    if (r->body && strcmp(r->content_type, "application/x-www-form-urlencoded") == 0 &&
+        http_parse_query(a, r->body, r->body_len, &r->form))
+        return 400;
+    return 0;
+}
+
+/* Send the response in as few FastCGI writes as possible. */
+static void write_response(ctx *c, FCGX_Request *fr)
+{
+    http_resp *rs = &c->resp;
+    int status = rs->status ? rs->status : 200;
+    buf head;
+    buf_init(&head);
+    buf_printf(&head, "Status: %d %s\r\n", status, http_status_text(status));
+    if (rs->content_type) buf_printf(&head, "Content-Type: %s\r\n", rs->content_type);
+    buf_printf(&head, "Content-Length: %zu\r\n", rs->body.len);
+    buf_add(&head, buf_str(&rs->headers), rs->headers.len);
+    buf_puts(&head, "\r\n");
+    if (!head.err) FCGX_PutStr(head.p, (int)head.len, fr->out);
+    if (c->req.method != HTTP_HEAD && rs->body.len)
+        FCGX_PutStr(rs->body.p, (int)rs->body.len, fr->out);
+    buf_fini(&head);
+}
+
+static void *worker_run(void *arg)
+{
+    worker *w = arg;
+    char err[256];
+    FCGX_Request fr;
+    db *d = db_open(w->ap->db_path, err, sizeof err);
+    arena *a = arena_new();
+    if (!d || !a || FCGX_InitRequest(&fr, 0, 0) != 0) {
+        fprintf(stderr, "flightdeck: worker %d cannot start: %s\n", w->index,
+                d ? "out of memory" : err);
+        exit(1);
+    }
+    for (;;) {
+        pthread_mutex_lock(&accept_lock);
+        int rc = FCGX_Accept_r(&fr);
+        pthread_mutex_unlock(&accept_lock);
+        if (rc < 0) break;
+        ctx c;
+        ctx_begin(&c, w->ap, d, a);
+        int bad = read_request(&c, &fr);
+        if (bad) {
+            if (bad == 413)
+                ctx_error(&c, 413, "body_too_large", "the body is larger than %zu bytes",
+                          w->ap->max_body);
+            else
+                ctx_error(&c, 400, "bad_request", "the request is malformed");
+        } else {
+            app_handle(&c);
+        }
+        write_response(&c, &fr);
+        FCGX_Finish_r(&fr);
+        ctx_end(&c);
+    }
+    db_free(d);
+    arena_free(a);
+    return NULL;
+}
+
+int main(void)
+{
+    static app ap;
+    char err[256];
+    tmpl_err terr;
+
+    signal(SIGPIPE, SIG_IGN);
+    ap.db_path = env_or("FLIGHTDECK_DB", "var/flightdeck.db");
+    ap.workers = atoi(env_or("FLIGHTDECK_WORKERS", "8"));
+    ap.max_body = (size_t)strtoull(env_or("FLIGHTDECK_MAX_BODY", "8388608"), NULL, 10);
+    ap.version = FD_VERSION;
+    if (ap.workers < 1 || ap.workers > MAX_WORKERS) {
+        fprintf(stderr, "flightdeck: FLIGHTDECK_WORKERS must be 1..%d\n", MAX_WORKERS);
+        return 1;
+    }
+    if (auth_init()) { fprintf(stderr, "flightdeck: libsodium failed to start\n"); return 1; }
+
+    ap.tmpl = tmpl_set_new();
+    const char *dir = env_or("FLIGHTDECK_TEMPLATES", "templates");
+    if (!ap.tmpl || tmpl_set_load_dir(ap.tmpl, dir, &terr) < 0) {
+        fprintf(stderr, "flightdeck: templates in %s: %s line %d: %s\n", dir, terr.name,
+                terr.line, terr.msg);
+        return 1;
+    }
+
+    db *d = db_open(ap.db_path, err, sizeof err);
+    int applied = 0;
+    if (!d || db_migrate(d, &applied)) {
+        fprintf(stderr, "flightdeck: database %s: %s\n", ap.db_path, d ? db_errmsg(d) : err);
+        return 1;
+    }
+    db_free(d);
+
+    if (FCGX_Init() != 0) { fprintf(stderr, "flightdeck: FCGX_Init failed\n"); return 1; }
+    worker ws[MAX_WORKERS];
+    for (int i = 0; i < ap.workers; i++) {
+        ws[i].ap = &ap;
+        ws[i].index = i;
+        if (pthread_create(&ws[i].thread, NULL, worker_run, &ws[i]) != 0) {
+            fprintf(stderr, "flightdeck: cannot start worker %d\n", i);
+            return 1;
+        }
+    }
+    for (int i = 0; i < ap.workers; i++) pthread_join(ws[i].thread, NULL);
+    tmpl_set_free(ap.tmpl);
+    return 0;
+}

@@ -1,0 +1,92 @@
+/* route: the route table and its matcher. See route.h. */
+#include "route.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "handlers.h"
+
+#define GET  HTTP_GET
+#define POST HTTP_POST
+
+const route route_table[] = {
+    /* method  pattern                              permission    flags                   handler */
+    { GET,  "/healthz",                             PERM_NONE,    ROUTE_API,              h_health },
+    { GET,  "/",                                    PERM_NONE,    ROUTE_PAGE,             h_root },
+    { GET,  "/login",                               PERM_NONE,    ROUTE_PAGE,             h_login_form },
+    { POST, "/login",                               PERM_NONE,    ROUTE_PAGE,             h_login_post },
+    { POST, "/logout",                              PERM_PAGES,   ROUTE_PAGE | ROUTE_FORM, h_logout },
+    { GET,  "/sessions",                            PERM_PAGES,   ROUTE_PAGE,             h_page_sessions },
+    { GET,  "/sessions/{id}",                       PERM_PAGES,   ROUTE_PAGE,             h_page_session },
+    { POST, "/api/v1/sessions",                     PERM_RUNTIME, ROUTE_API,              h_api_sessions_create },
+    { GET,  "/api/v1/sessions",                     PERM_READ,    ROUTE_API,              h_api_sessions_list },
+    { GET,  "/api/v1/sessions/{id}",                PERM_READ,    ROUTE_API,              h_api_session_get },
+    { POST, "/api/v1/sessions/{id}/events",         PERM_RUNTIME, ROUTE_API,              h_api_events_append },
+    { GET,  "/api/v1/sessions/{id}/events",         PERM_READ,    ROUTE_API,              h_api_events_list },
+};
+const size_t route_count = sizeof route_table / sizeof route_table[0];
+
+/* Does path match pattern? Parameters go to params (arena copies). */
+static int route_try(const char *pattern, const char *path, arena *a,
+                     const char **params, size_t *nparams)
+{
+    size_t np = 0;
+    const char *p = pattern, *s = path;
+    while (*p && *s) {
+        if (*p == '{') {
+            const char *pe = strchr(p, '}');
+            const char *se = strchr(s, '/');
+            if (!pe) return 0;
+            if (!se) se = s + strlen(s);
+            if (se == s || np >= HTTP_MAX_PARAMS) return 0;
+            if (params) params[np] = arena_strndup(a, s, (size_t)(se - s));
+            np++;
+            p = pe + 1;
+            s = se;
+        } else if (*p == *s) {
+            p++;
+            s++;
+        } else {
+            return 0;
+        }
+    }
+    if (*p || *s) return 0;
+    if (nparams) *nparams = np;
+    return 1;
+}
+
+const route *route_match(http_req *req, arena *a, unsigned *allowed)
+{
+    *allowed = 0;
+    unsigned m = req->method == HTTP_HEAD ? HTTP_GET : req->method;
+    for (size_t i = 0; i < route_count; i++) {
+        const route *r = &route_table[i];
+        if (!route_try(r->pattern, req->path, NULL, NULL, NULL)) continue;
+        *allowed |= r->methods;
+        if (!(r->methods & m)) continue;
+        /* Matched: now copy the parameters out. */
+        req->nparams = 0;
+        if (!route_try(r->pattern, req->path, a, req->params, &req->nparams)) return NULL;
+        for (size_t k = 0; k < req->nparams; k++)
+            if (!req->params[k]) return NULL;
+        return r;
+    }
+    if (*allowed & HTTP_GET) *allowed |= HTTP_HEAD;
+    return NULL;
+}
+
+void route_allow_header(unsigned methods, char *out, size_t n)
+{
+    static const struct { unsigned m; const char *name; } names[] = {
+        { HTTP_GET, "GET" }, { HTTP_HEAD, "HEAD" }, { HTTP_POST, "POST" },
+        { HTTP_PUT, "PUT" }, { HTTP_PATCH, "PATCH" }, { HTTP_DELETE, "DELETE" },
+    };
+    size_t len = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (!(methods & names[i].m)) continue;
+        int w = snprintf(out + len, n - len, "%s%s", len ? ", " : "", names[i].name);
+        if (w < 0 || (size_t)w >= n - len) break;
+        len += (size_t)w;
+    }
+}

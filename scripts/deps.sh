@@ -1,0 +1,31 @@
+#!/bin/sh
+# Install the Debian packages Flightdeck needs, and only those missing.
+#   scripts/deps.sh run    what `make run` needs (build + serve)
+#   scripts/deps.sh test   what `make test` needs on top (browser, node, tools)
+set -eu
+mode=${1:-run}
+pkgs="gcc make libc6-dev lighttpd libfcgi-dev libsqlite3-dev libcjson-dev libsodium-dev
+      libmd4c-dev libmd4c-html0-dev sqlite3 procps"
+if [ "$mode" = test ]; then
+  pkgs="$pkgs chromium curl"
+  command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+  command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
+fi
+missing=""
+for p in $pkgs; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+if [ -n "$missing" ]; then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "deps: installing$missing"
+  $sudo apt-get update -q
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
+fi
+if [ "$mode" = test ]; then
+  # playwright-core drives Debian's chromium; it downloads no browser of its own.
+  root=$(cd "$(dirname "$0")/.." && pwd)
+  if [ ! -d "$root/tests/browser/node_modules/playwright-core" ]; then
+    (cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+fi
