@@ -3,7 +3,8 @@
 
 CC      ?= cc
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
-           -Wmissing-prototypes -Wno-unused-parameter -Werror=implicit-function-declaration
+           -Wmissing-prototypes -Wno-unused-parameter -Werror=implicit-function-declaration \
+           $(WERROR)
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 VERSION := 0.1.0
 CSTD    := -std=c11 -D_GNU_SOURCE -DFD_VERSION=\"$(VERSION)\"
@@ -65,8 +66,9 @@ bin build/obj build/san build/gen:
 run: deps build
 	@scripts/run.sh
 
+# The test build treats every warning as an error: "no warnings" is checked, not hoped.
 test: deps test-deps
-	@$(MAKE) --no-print-directory build san
+	@$(MAKE) --no-print-directory WERROR=-Werror build san
 	@tests/run.sh
 
 unit: san
