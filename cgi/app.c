@@ -128,7 +128,6 @@ hres ctx_render(ctx *c, int status, const char *name, cJSON *view)
         cJSON *u = cJSON_AddObjectToObject(view, "user");
         cJSON_AddStringToObject(u, "name", c->who.name);
         cJSON_AddStringToObject(view, "csrf", c->who.csrf ? c->who.csrf : "");
-        cJSON_AddBoolToObject(view, "nav_admin", auth_can(&c->who, PERM_ADMIN, NULL));
     }
     if (!cJSON_HasObjectItem(view, "title"))
         cJSON_AddStringToObject(view, "title", "Flightdeck");

@@ -28,6 +28,13 @@ static const char *status_label(const char *s)
     return s;
 }
 
+/* Add key only when s is non-empty: templates test optional values with
+ * sections, and an absent key is false everywhere. */
+static void add_opt(cJSON *v, const char *key, const char *s)
+{
+    if (s && *s) cJSON_AddStringToObject(v, key, s);
+}
+
 static const char *col_text(sqlite3_stmt *st, int i)
 {
     const char *s = (const char *)sqlite3_column_text(st, i);
@@ -55,9 +62,9 @@ static cJSON *session_view(ctx *c, sqlite3_stmt *st)
     cJSON_AddStringToObject(v, "status", status);
     cJSON_AddStringToObject(v, "status_label", status_label(status));
     cJSON_AddStringToObject(v, "trigger_type", col_text(st, R_TRIGGER));
-    cJSON_AddStringToObject(v, "trigger_source", col_text(st, R_SOURCE));
-    cJSON_AddStringToObject(v, "project", col_text(st, R_PROJECT));
-    cJSON_AddStringToObject(v, "environment", col_text(st, R_ENV));
+    add_opt(v, "trigger_source", col_text(st, R_SOURCE));
+    add_opt(v, "project", col_text(st, R_PROJECT));
+    add_opt(v, "environment", col_text(st, R_ENV));
     if (!is_null(st, R_PARENT)) {
         cJSON *p = cJSON_AddObjectToObject(v, "parent");
         const char *pid = col_text(st, R_PARENT);
@@ -291,7 +298,7 @@ static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now)
     cJSON_AddStringToObject(v, "time_iso", t);
     fmt_rel(when, now, t, sizeof t);
     cJSON_AddStringToObject(v, "time_rel", t);
-    cJSON_AddStringToObject(v, "actor", col_text(st, E_ACTOR));
+    add_opt(v, "actor", col_text(st, E_ACTOR));
 
     if (!strcmp(type, "user_message") || !strcmp(type, "assistant_message") ||
         !strcmp(type, "thought")) {
@@ -319,7 +326,8 @@ static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now)
         int64_t end = is_null(st, E_TC_ENDED) ? now : sqlite3_column_int64(st, E_TC_ENDED);
         fmt_duration(end - start, t, sizeof t);
         cJSON_AddStringToObject(tool, "duration_text", t);
-        cJSON_AddNumberToObject(tool, "retries", sqlite3_column_int(st, E_RETRIES));
+        if (sqlite3_column_int(st, E_RETRIES) > 0)
+            cJSON_AddNumberToObject(tool, "retries", sqlite3_column_int(st, E_RETRIES));
         add_pretty(tool, "arguments_pretty", col_text(st, E_ARGS));
         if (!is_null(st, E_RESULT)) add_pretty(tool, "result_pretty", col_text(st, E_RESULT));
         if (!is_null(st, E_ERRCAT)) {
@@ -342,14 +350,14 @@ static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now)
         cJSON_AddBoolToObject(v, "is_error", 1);
         cJSON *e = cJSON_AddObjectToObject(v, "error");
         cJSON_AddStringToObject(e, "message", body_str(body, "message"));
-        cJSON_AddStringToObject(e, "step", body_str(body, "step"));
+        add_opt(e, "step", body_str(body, "step"));
     } else if (!strcmp(type, "usage")) {
         cJSON_AddBoolToObject(v, "is_usage", 1);
         cJSON *u = cJSON_AddObjectToObject(v, "usage");
         const cJSON *pt = cJSON_GetObjectItemCaseSensitive(body, "prompt_tokens");
         const cJSON *ct = cJSON_GetObjectItemCaseSensitive(body, "completion_tokens");
         const cJSON *cost = cJSON_GetObjectItemCaseSensitive(body, "cost");
-        cJSON_AddStringToObject(u, "model", body_str(body, "model"));
+        add_opt(u, "model", body_str(body, "model"));
         cJSON_AddNumberToObject(u, "prompt_tokens", cJSON_IsNumber(pt) ? pt->valuedouble : 0);
         cJSON_AddNumberToObject(u, "completion_tokens", cJSON_IsNumber(ct) ? ct->valuedouble : 0);
         fmt_cost(cJSON_IsNumber(cost) ? (int64_t)(cost->valuedouble * 1e6 + 0.5) : 0, t, sizeof t);
@@ -358,8 +366,8 @@ static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now)
         cJSON_AddBoolToObject(v, "is_lifecycle", 1);
         cJSON *l = cJSON_AddObjectToObject(v, "lifecycle");
         const char *to = body_str(body, "to");
-        cJSON_AddStringToObject(l, "from", body_str(body, "from"));
-        cJSON_AddStringToObject(l, "to", to);
+        add_opt(l, "from", body_str(body, "from"));
+        add_opt(l, "to", to);
         cJSON_AddStringToObject(l, "label", arena_printf(c->a, "%s by %s", status_label(to),
                                                          body_str(body, "actor")));
     } else {
@@ -385,10 +393,10 @@ hres h_page_session(ctx *c)
     int64_t now = sqlite3_column_int64(st, R_NOW);
     cJSON_AddStringToObject(v, "title", arena_printf(c->a, "%s · Flightdeck",
                                                      cJSON_GetObjectItem(s, "name")->valuestring));
-    cJSON_AddStringToObject(s, "prompt", col_text(st, R_PROMPT));
-    cJSON_AddStringToObject(s, "final_response", col_text(st, R_FINAL));
-    cJSON_AddStringToObject(s, "error_message", col_text(st, R_ERROR));
-    cJSON_AddStringToObject(s, "error_step", col_text(st, R_STEP));
+    add_opt(s, "prompt", col_text(st, R_PROMPT));
+    add_opt(s, "final_response", col_text(st, R_FINAL));
+    add_opt(s, "error_message", col_text(st, R_ERROR));
+    add_opt(s, "error_step", col_text(st, R_STEP));
     cJSON_AddBoolToObject(s, "failed", !strcmp(col_text(st, R_STATUS), "failed"));
     add_pretty(s, "metadata_pretty", col_text(st, R_METADATA));
     cJSON *inputs = cJSON_Parse(col_text(st, R_INPUTS));
@@ -423,6 +431,7 @@ hres h_page_session(ctx *c)
         cJSON_AddItemToArray(children, o);
     }
     sqlite3_reset(st);
+    cJSON_AddBoolToObject(v, "has_children", cJSON_GetArraySize(children) > 0);
 
     cJSON *events = cJSON_AddArrayToObject(v, "events");
     st = db_stmt(c->db, SQL_EVENT_LIST_FEED);
