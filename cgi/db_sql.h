@@ -117,9 +117,14 @@ DB_SQL_ENUM(SESSION_COUNT, "SELECT count(*) FROM sessions")
 DB_SQL_ENUM(EVENT_INSERT,
     "INSERT INTO events (session_id, seq, type, client_id, time, actor, tool_call_id, body, "
     "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id")
-/* ?1 session ?2 client_id -> id, seq */
+/* ?1 session ?2 client_id -> id, seq (both NULL for a key without an events row) */
 DB_SQL_ENUM(EVENT_BY_CLIENT_ID,
-    "SELECT id, seq FROM events WHERE session_id = ?1 AND client_id = ?2")
+    "SELECT id, seq FROM events WHERE session_id = ?1 AND client_id = ?2 "
+    "UNION ALL SELECT NULL, NULL FROM event_keys WHERE session_id = ?1 AND client_id = ?2 "
+    "LIMIT 1")
+/* ?1 session ?2 client_id */
+DB_SQL_ENUM(EVENT_KEY_INSERT,
+    "INSERT OR IGNORE INTO event_keys (session_id, client_id) VALUES (?1, ?2)")
 /* Events in the API shape. ?1 session ?2 after seq ?3 limit ?4 include hidden (0/1) ?5 type or NULL */
 DB_SQL_ENUM(EVENT_LIST_API,
     "SELECT id, seq, type, client_id, " SQL_RFC3339("time") " AS time, actor, tool_call_id, "
@@ -214,3 +219,35 @@ DB_SQL_ENUM(SPAN_UPSERT,
     "status, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
     "ON CONFLICT (session_id, span_id) DO UPDATE SET end_ns = excluded.end_ns, "
     "status = excluded.status, attributes = excluded.attributes")
+
+/* ---- demo ---- */
+/* The demo loader (demo.c) ingests each step of a simulated run at the real
+ * clock, then moves what that step wrote back to the step's simulated time.
+ * Only values at or after ?2 (the real time the load began) move: anything
+ * earlier is a runtime-supplied time or was already moved by an earlier step.
+ * ?1 session ?2 load start ms ?3 delta ms (subtracted) */
+DB_SQL_ENUM(DEMO_SHIFT_SESSION,
+    "UPDATE sessions SET "
+    "created_at = CASE WHEN created_at >= ?2 THEN created_at - ?3 ELSE created_at END, "
+    "updated_at = CASE WHEN updated_at >= ?2 THEN updated_at - ?3 ELSE updated_at END, "
+    "started_at = CASE WHEN started_at >= ?2 THEN started_at - ?3 ELSE started_at END, "
+    "ended_at = CASE WHEN ended_at >= ?2 THEN ended_at - ?3 ELSE ended_at END "
+    "WHERE id = ?1")
+DB_SQL_ENUM(DEMO_SHIFT_EVENTS,
+    "UPDATE events SET time = CASE WHEN time >= ?2 THEN time - ?3 ELSE time END, "
+    "created_at = created_at - ?3 WHERE session_id = ?1 AND created_at >= ?2")
+DB_SQL_ENUM(DEMO_SHIFT_TOOLCALLS,
+    "UPDATE tool_calls SET "
+    "started_at = CASE WHEN started_at >= ?2 THEN started_at - ?3 ELSE started_at END, "
+    "ended_at = CASE WHEN ended_at >= ?2 THEN ended_at - ?3 ELSE ended_at END "
+    "WHERE session_id = ?1 AND (started_at >= ?2 OR ended_at >= ?2)")
+DB_SQL_ENUM(DEMO_SHIFT_LOGS,
+    "UPDATE logs SET time = time - ?3 WHERE session_id = ?1 AND time >= ?2")
+/* span times are nanoseconds */
+DB_SQL_ENUM(DEMO_SHIFT_SPANS,
+    "UPDATE spans SET "
+    "start_ns = CASE WHEN start_ns >= ?2 * 1000000 THEN start_ns - ?3 * 1000000 ELSE start_ns END, "
+    "end_ns = CASE WHEN end_ns >= ?2 * 1000000 THEN end_ns - ?3 * 1000000 ELSE end_ns END "
+    "WHERE session_id = ?1 AND (start_ns >= ?2 * 1000000 OR end_ns >= ?2 * 1000000)")
+DB_SQL_ENUM(DEMO_SHIFT_AUDIT,
+    "UPDATE audit SET time = time - ?3 WHERE time >= ?2 AND session_id = ?1")

@@ -36,7 +36,10 @@ int fmt_time_parse(const char *s, int64_t *ms)
         digits(s + 11, 2, &h) || s[13] != ':' || digits(s + 14, 2, &m) || s[16] != ':' ||
         digits(s + 17, 2, &sec))
         return -1;
-    if (M < 1 || M > 12 || D < 1 || D > 31 || h > 23 || m > 59 || sec > 60) return -1;
+    if (M < 1 || M > 12 || D < 1 || h > 23 || m > 59 || sec > 60) return -1;
+    static const int mdays[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+    int leap = (Y % 4 == 0 && Y % 100 != 0) || Y % 400 == 0;
+    if (D > mdays[M - 1] + (M == 2 && leap)) return -1;
     const char *p = s + 19;
     int frac = 0, scale = 1000;
     if (*p == '.') {
@@ -65,18 +68,34 @@ int fmt_time_parse(const char *s, int64_t *ms)
     return 0;
 }
 
+/* Split ms into whole seconds and a 0..999 remainder, flooring, so times
+ * before 1970 print correctly. */
+static void split_ms(int64_t ms, int64_t *sec, int *rem)
+{
+    int64_t s = ms / 1000, r = ms % 1000;
+    if (r < 0) { r += 1000; s--; }
+    *sec = s;
+    *rem = (int)r;
+}
+
 static void utc(int64_t ms, struct tm *tm)
 {
-    time_t t = (time_t)(ms / 1000);
+    int64_t s;
+    int r;
+    split_ms(ms, &s, &r);
+    time_t t = (time_t)s;
     gmtime_r(&t, tm);
 }
 
 void fmt_rfc3339(int64_t ms, char *out, size_t n)
 {
     struct tm tm;
+    int64_t s;
+    int r;
+    split_ms(ms, &s, &r);
     utc(ms, &tm);
     snprintf(out, n, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ms % 1000));
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, r);
 }
 
 void fmt_abs(int64_t ms, char *out, size_t n)
@@ -92,8 +111,8 @@ void fmt_rel(int64_t ms, int64_t now, char *out, size_t n)
     int64_t d = (now - ms) / 1000;
     if (d < 0) d = 0;
     if (d < 45) snprintf(out, n, "just now");
-    else if (d < 3600) snprintf(out, n, "%lld min ago", (long long)((d + 30) / 60));
-    else if (d < 86400) snprintf(out, n, "%lld h ago", (long long)(d / 3600));
+    else if (d < 3570) snprintf(out, n, "%lld min ago", (long long)((d + 30) / 60));
+    else if (d < 86400) snprintf(out, n, "%lld h ago", (long long)(d < 3600 ? 1 : d / 3600));
     else if (d < 86400 * 30) snprintf(out, n, "%lld day%s ago", (long long)(d / 86400),
                                       d / 86400 == 1 ? "" : "s");
     else {
@@ -107,7 +126,8 @@ void fmt_duration(int64_t ms, char *out, size_t n)
 {
     if (ms < 0) ms = 0;
     if (ms < 1000) snprintf(out, n, "%lld ms", (long long)ms);
-    else if (ms < 60000) snprintf(out, n, "%.1f s", (double)ms / 1000.0);
+    else if (ms < 60000) snprintf(out, n, "%lld.%lld s", (long long)(ms / 1000),
+                                  (long long)(ms % 1000 / 100));
     else if (ms < 3600000) snprintf(out, n, "%lldm %02llds", (long long)(ms / 60000),
                                     (long long)(ms / 1000 % 60));
     else if (ms < 86400000) snprintf(out, n, "%lldh %02lldm", (long long)(ms / 3600000),
@@ -119,15 +139,27 @@ void fmt_duration(int64_t ms, char *out, size_t n)
 void fmt_count(int64_t v, char *out, size_t n)
 {
     if (v < 1000) snprintf(out, n, "%lld", (long long)v);
-    else if (v < 1000000) snprintf(out, n, "%.1fk", (double)v / 1e3);
-    else snprintf(out, n, "%.1fM", (double)v / 1e6);
+    else if (v < 1000000) snprintf(out, n, "%lld.%lldk", (long long)(v / 1000),
+                                   (long long)(v % 1000 / 100));
+    else snprintf(out, n, "%lld.%lldM", (long long)(v / 1000000),
+                  (long long)(v % 1000000 / 100000));
 }
 
 void fmt_cost(int64_t micros, char *out, size_t n)
 {
     double d = (double)micros / 1e6;
-    if (micros == 0) snprintf(out, n, "$0");
-    else if (d < 0.01) snprintf(out, n, "$%.4f", d);
-    else if (d < 1000) snprintf(out, n, "$%.2f", d);
-    else snprintf(out, n, "$%.0f", d);
+    if (micros == 0) { snprintf(out, n, "$0"); return; }
+    if (micros < 10000) { snprintf(out, n, "$%.4f", d); return; }
+    if (micros < 999995000) { snprintf(out, n, "$%.2f", d); return; }
+    /* Whole dollars with thousands separators: "$1,234". */
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%lld", (long long)((micros + 500000) / 1000000));
+    size_t j = 0;
+    if (n == 0) return;
+    if (j + 1 < n) out[j++] = '$';
+    for (int i = 0; i < len && j + 1 < n; i++) {
+        if (i > 0 && (len - i) % 3 == 0 && j + 1 < n) out[j++] = ',';
+        if (j + 1 < n) out[j++] = digits[i];
+    }
+    out[j] = '\0';
 }

@@ -184,7 +184,10 @@ int http_resp_header(http_resp *r, const char *name, const char *value)
 
 void http_resp_redirect(http_resp *r, const char *location)
 {
-    /* Only same-site paths: "/x" but not "//host" or "/\host". */
+    /* Only same-site paths: "/x" but not "//host" or "/\host", and no control
+     * characters (browsers drop tabs, so "/\t/host" would become "//host"). */
+    for (const char *q = location; location && *q; q++)
+        if ((unsigned char)*q < 0x20 || *q == 0x7f) { location = "/"; break; }
     if (!location || location[0] != '/' || location[1] == '/' || location[1] == '\\')
         location = "/";
     r->status = 303;

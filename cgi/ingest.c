@@ -2,6 +2,7 @@
  * See ingest.h. */
 #include "ingest.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -187,6 +188,19 @@ static int utf8_valid(const unsigned char *s, size_t n)
     return 1;
 }
 
+/* Every key and string inside a JSON value is valid UTF-8. */
+static int json_utf8_valid(const cJSON *v, int depth)
+{
+    if (depth > 200) return 0; /* cJSON's own nesting limit is lower; be safe */
+    if (v->string && !utf8_valid((const unsigned char *)v->string, strlen(v->string))) return 0;
+    if (cJSON_IsString(v) &&
+        !utf8_valid((const unsigned char *)v->valuestring, strlen(v->valuestring)))
+        return 0;
+    for (const cJSON *c = v->child; c; c = c->next)
+        if (!json_utf8_valid(c, depth + 1)) return 0;
+    return 1;
+}
+
 static int choice_ok(const char *const *choices, const char *v)
 {
     for (; *choices; choices++)
@@ -225,8 +239,10 @@ static int validate(const cJSON *obj, const field *fields, const char *prefix, i
                             name, m->valuestring);
             break;
         case F_INT:
-            if (!cJSON_IsNumber(m) || m->valuedouble < 0 || m->valuedouble != (double)(long long)m->valuedouble ||
-                (f->max && m->valuedouble > (double)f->max))
+            /* Range first: converting an out-of-range double to an integer is UB. */
+            if (!cJSON_IsNumber(m) || !(m->valuedouble >= 0) ||
+                (f->max && m->valuedouble > (double)f->max) || m->valuedouble > 9e15 ||
+                m->valuedouble != floor(m->valuedouble))
                 return fail(err, 422, "invalid_field", name,
                             "%s must be a whole number from 0 to %zu", name, f->max);
             break;
@@ -239,6 +255,9 @@ static int validate(const cJSON *obj, const field *fields, const char *prefix, i
         case F_OBJECT:
             if (!cJSON_IsObject(m))
                 return fail(err, 422, "invalid_field", name, "%s must be a JSON object", name);
+            if (!json_utf8_valid(m, 0))
+                return fail(err, 422, "invalid_field", name, "%s holds text that is not valid UTF-8",
+                            name);
             break;
         case F_TIME: {
             int64_t ms;
@@ -250,6 +269,9 @@ static int validate(const cJSON *obj, const field *fields, const char *prefix, i
             break;
         }
         case F_ANY:
+            if (!json_utf8_valid(m, 0))
+                return fail(err, 422, "invalid_field", name, "%s holds text that is not valid UTF-8",
+                            name);
             break;
         }
     }
@@ -517,8 +539,13 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const char *acto
         db_bind_text(st, 2, client_id);
         if (db_step(st) == SQLITE_ROW) {
             cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
-            cJSON_AddNumberToObject(o, "seq", (double)sqlite3_column_int64(st, 1));
+            if (sqlite3_column_type(st, 0) == SQLITE_NULL) {
+                cJSON_AddNullToObject(o, "id");
+                cJSON_AddNullToObject(o, "seq");
+            } else {
+                cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, 0));
+                cJSON_AddNumberToObject(o, "seq", (double)sqlite3_column_int64(st, 1));
+            }
             cJSON_AddBoolToObject(o, "duplicate", 1);
             cJSON_AddItemToArray(ids, o);
             sqlite3_reset(st);
@@ -725,7 +752,15 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const char *acto
         if (db_exec(st)) goto dberr;
     }
 
-acked:;
+acked:
+    /* Events without an events row of their own keep their key elsewhere. */
+    if (client_id && !event_id) {
+        st = db_stmt(d, SQL_EVENT_KEY_INSERT);
+        if (!st) goto dberr;
+        db_bind_text(st, 1, sid);
+        db_bind_text(st, 2, client_id);
+        if (db_exec(st)) goto dberr;
+    }
     cJSON *o = cJSON_CreateObject();
     if (event_id) cJSON_AddNumberToObject(o, "id", (double)event_id);
     else cJSON_AddNullToObject(o, "id");

@@ -82,11 +82,12 @@ void route_allow_header(unsigned methods, char *out, size_t n)
         { HTTP_PUT, "PUT" }, { HTTP_PATCH, "PATCH" }, { HTTP_DELETE, "DELETE" },
     };
     size_t len = 0;
+    if (n == 0) return;
     out[0] = '\0';
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (!(methods & names[i].m)) continue;
         int w = snprintf(out + len, n - len, "%s%s", len ? ", " : "", names[i].name);
-        if (w < 0 || (size_t)w >= n - len) break;
+        if (w < 0 || (size_t)w >= n - len) { out[len] = '\0'; break; }
         len += (size_t)w;
     }
 }

@@ -77,6 +77,14 @@ CREATE TABLE events (
   UNIQUE (session_id, client_id)
 );
 
+-- Idempotency keys of events that leave no events row of their own (log,
+-- span, status), so a retried one is recognised too.
+CREATE TABLE event_keys (
+  session_id  TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
+  client_id   TEXT NOT NULL,                    -- the runtime's event id
+  PRIMARY KEY (session_id, client_id)
+) WITHOUT ROWID;
+
 CREATE TABLE tool_calls (
   session_id      TEXT NOT NULL REFERENCES sessions(id) ON DELETE CASCADE,
   id              TEXT NOT NULL,                -- the runtime's tool_call_id
