@@ -8,6 +8,9 @@
 #include <fcgiapp.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdatomic.h>
+#include <time.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +24,11 @@
 /* libfcgi's own threaded example serializes accept(); so do we. Only the
  * accept is serialized, never the handling. */
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Requests being handled right now; a stop waits for them. */
+static atomic_int active_requests;
+
+#define STOP_GRACE_MS 5000
 
 typedef struct worker {
     pthread_t  thread;
@@ -139,6 +147,7 @@ static void *worker_run(void *arg)
         int rc = FCGX_Accept_r(&fr);
         pthread_mutex_unlock(&accept_lock);
         if (rc < 0) break;
+        atomic_fetch_add(&active_requests, 1);
         ctx c;
         ctx_begin(&c, w->ap, d, a);
         int bad = read_request(&c, &fr);
@@ -154,9 +163,28 @@ static void *worker_run(void *arg)
         write_response(&c, &fr);
         FCGX_Finish_r(&fr);
         ctx_end(&c);
+        atomic_fetch_sub(&active_requests, 1);
     }
     db_free(d);
     arena_free(a);
+    return NULL;
+}
+
+/* Wait for SIGTERM/SIGINT (blocked in every other thread), let requests in
+ * flight finish (up to STOP_GRACE_MS), then exit. libfcgi's own handler only
+ * sets a flag that a worker blocked in accept() never reads, which is why a
+ * FastCGI child could outlive lighttpd. */
+static void *signal_run(void *arg)
+{
+    sigset_t *set = arg;
+    int sig;
+    sigwait(set, &sig);
+    FCGX_ShutdownPending();
+    for (int waited = 0; atomic_load(&active_requests) > 0 && waited < STOP_GRACE_MS; waited += 10) {
+        struct timespec ts = { 0, 10 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+    _exit(0);
     return NULL;
 }
 
@@ -194,6 +222,18 @@ int main(void)
     db_free(d);
 
     if (FCGX_Init() != 0) { fprintf(stderr, "flightdeck: FCGX_Init failed\n"); return 1; }
+    /* Block the stop signals before any thread starts, so only signal_run
+     * receives them (threads inherit the mask). */
+    static sigset_t stop_set;
+    sigemptyset(&stop_set);
+    sigaddset(&stop_set, SIGTERM);
+    sigaddset(&stop_set, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &stop_set, NULL);
+    pthread_t sig_thread;
+    if (pthread_create(&sig_thread, NULL, signal_run, &stop_set) != 0) {
+        fprintf(stderr, "flightdeck: cannot start the signal thread\n");
+        return 1;
+    }
     worker ws[MAX_WORKERS];
     for (int i = 0; i < ap.workers; i++) {
         ws[i].ap = &ap;
