@@ -3,7 +3,7 @@
 
 CC      ?= cc
 WARN    := -Wall -Wextra -Wshadow -Wformat=2 -Wstrict-prototypes \
-           -Wmissing-prototypes -Wno-unused-parameter -Werror=implicit-function-declaration \
+           -Wmissing-prototypes -Werror=implicit-function-declaration \
            $(WERROR)
 HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 VERSION := 0.1.0

@@ -1416,7 +1416,7 @@ static void sc_review(sess *s)
             .result = jf(s, "{\"passed\":%d,\"failed\":0,\"skipped\":%d,\"exit_code\":0}", tests,
                          (int)rng_range(r, 0, 6)),
             .err_cat = "ci_error",
-            .err_msg = "test runner exited with code 137 (out of memory) after 412 s" }))
+            .err_msg = "test runner killed: exit code 137 (out of memory)" }))
         return;
     if (v != 0) {
         int cid = (int)rng_range(r, 1400000000, 1499999999);
@@ -1898,6 +1898,7 @@ static const agent_def agents[AG__COUNT] = {
                       pr_incident, "#incidents", sc_incident },
 };
 
+/* The agent of id AG_*, from the table above (scripts come before it). */
 static const agent_def *agent_by_id(int id)
 {
     return &agents[id > AG_NONE && id < AG__COUNT ? id : AG_SUPPORT];
@@ -1932,7 +1933,7 @@ static plan plan_root(rng *r, int i)
         { AG_PIPELINE, ST_CANCELED, TR_API, 0, 0 },
     };
     /* per mille, in target order */
-    static const int status_w[] = { 30, 60, 25, 20, 30, 25, 50, 640, 120 };
+    static const int status_w[] = { 40, 60, 25, 20, 30, 25, 50, 630, 120 };
     int agent_w[AG__COUNT];
     if ((size_t)i < NELEM(first)) return first[i];
     for (int a = 0; a < AG__COUNT; a++) agent_w[a] = agents[a].weight;
@@ -1978,15 +1979,19 @@ static int64_t place(rng *r, target st, int64_t len, int64_t now)
         break;
     }
     default: {
+        /* u * (0.4 + 0.6 u): about a quarter of the runs in the last day */
         double u = rng_unit(r);
         int64_t span_ms = 7 * DAY - len - 2 * MIN;
-        end = now - 90 * SEC - (int64_t)(u * u * (double)(span_ms > 0 ? span_ms : 0));
+        end = now - 90 * SEC -
+              (int64_t)(u * (0.4 + 0.6 * u) * (double)(span_ms > 0 ? span_ms : 0));
         break;
     }
     }
     return end - len;
 }
 
+/* Plan top-level runs one by one until nsessions sessions exist; each is
+ * measured dry, placed in time, then played for real. */
 int demo_load(struct db *d, int nsessions, unsigned seed, char *err, size_t errlen)
 {
     demo_ctx c = { .d = d, .err = err, .errlen = errlen };
