@@ -199,6 +199,11 @@ int main(void)
     ap.workers = atoi(env_or("FLIGHTDECK_WORKERS", "8"));
     ap.max_body = (size_t)strtoull(env_or("FLIGHTDECK_MAX_BODY", "8388608"), NULL, 10);
     ap.version = FD_VERSION;
+    /* Bodies are read with one FCGX_GetStr (int length): keep the limit sane. */
+    if (ap.max_body < 1024 || ap.max_body > (size_t)1 << 30) {
+        fprintf(stderr, "flightdeck: FLIGHTDECK_MAX_BODY must be 1024..1073741824 bytes\n");
+        return 1;
+    }
     if (ap.workers < 1 || ap.workers > MAX_WORKERS) {
         fprintf(stderr, "flightdeck: FLIGHTDECK_WORKERS must be 1..%d\n", MAX_WORKERS);
         return 1;
