@@ -158,8 +158,15 @@ cJSON *ctx_body_json(ctx *c)
         ctx_error(c, 400, "empty_body", "the request body is empty");
         return NULL;
     }
+    /* Parse by length, then require that only whitespace follows the value
+     * (cJSON's require_null_terminated looks past a length-limited buffer). */
     const char *end = NULL;
-    cJSON *j = cJSON_ParseWithLengthOpts(c->req.body, c->req.body_len, &end, 1);
+    cJSON *j = cJSON_ParseWithLengthOpts(c->req.body, c->req.body_len, &end, 0);
+    if (j && end) {
+        const char *stop = c->req.body + c->req.body_len;
+        while (end < stop && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')) end++;
+        if (end != stop) { cJSON_Delete(j); j = NULL; }
+    }
     if (!j) {
         size_t at = end && end >= c->req.body ? (size_t)(end - c->req.body) : 0;
         ctx_error(c, 400, "invalid_json", "the body is not valid JSON (near byte %zu)", at);
