@@ -53,7 +53,7 @@ DB_SQL_ENUM(SESSION_SET_STATUS,
     "WHERE id = ?1")
 /* ?1 id ?2 count ?3 now -> the first of `count` sequence numbers reserved */
 DB_SQL_ENUM(SESSION_RESERVE_SEQ,
-    "UPDATE sessions SET next_seq = next_seq + ?2, updated_at = ?3 WHERE id = ?1 "
+    "UPDATE sessions SET next_seq = next_seq + ?2, updated_at = max(updated_at, ?3) WHERE id = ?1 "
     "RETURNING next_seq - ?2")
 /* ?1 id ?2 delta */
 DB_SQL_ENUM(SESSION_ADD_EXECUTING,
@@ -221,33 +221,45 @@ DB_SQL_ENUM(SPAN_UPSERT,
     "status = excluded.status, attributes = excluded.attributes")
 
 /* ---- demo ---- */
-/* The demo loader (demo.c) ingests each step of a simulated run at the real
- * clock, then moves what that step wrote back to the step's simulated time.
- * Only values at or after ?2 (the real time the load began) move: anything
- * earlier is a runtime-supplied time or was already moved by an earlier step.
- * ?1 session ?2 load start ms ?3 delta ms (subtracted) */
+/* The demo loader (demo.c) plays each step of a simulated run at the real
+ * clock, then moves what the run wrote back to simulated time.
+ * ?2 lists the steps in order as JSON [[mark, delta, first_event], ...]: the
+ * real time (ms) just before the step, how far back its rows go, and the
+ * lowest events.id it may have written. An event belongs to the last step
+ * whose first_event is at most its id; any other value to the last step whose
+ * mark is at or before it. Only values at or after ?3 (the real time the load
+ * began) move: earlier ones are times the runtime supplied or already moved.
+ * ?1 session ?2 steps ?3 load start ms */
+#define DEMO_DELTA(col) \
+    "coalesce((SELECT json_extract(value, '$[1]') FROM json_each(?2) " \
+    "WHERE json_extract(value, '$[0]') <= " col " ORDER BY key DESC LIMIT 1), 0)"
+#define DEMO_MOVE(col) \
+    col " = CASE WHEN " col " >= ?3 THEN " col " - " DEMO_DELTA(col) " ELSE " col " END"
+#define DEMO_EVENT_DELTA \
+    "coalesce((SELECT json_extract(value, '$[1]') FROM json_each(?2) " \
+    "WHERE json_extract(value, '$[2]') <= events.id ORDER BY key DESC LIMIT 1), 0)"
 DB_SQL_ENUM(DEMO_SHIFT_SESSION,
-    "UPDATE sessions SET "
-    "created_at = CASE WHEN created_at >= ?2 THEN created_at - ?3 ELSE created_at END, "
-    "updated_at = CASE WHEN updated_at >= ?2 THEN updated_at - ?3 ELSE updated_at END, "
-    "started_at = CASE WHEN started_at >= ?2 THEN started_at - ?3 ELSE started_at END, "
-    "ended_at = CASE WHEN ended_at >= ?2 THEN ended_at - ?3 ELSE ended_at END "
-    "WHERE id = ?1")
+    "UPDATE sessions SET " DEMO_MOVE("created_at") ", " DEMO_MOVE("updated_at") ", "
+    DEMO_MOVE("started_at") ", " DEMO_MOVE("ended_at") " WHERE id = ?1")
 DB_SQL_ENUM(DEMO_SHIFT_EVENTS,
-    "UPDATE events SET time = CASE WHEN time >= ?2 THEN time - ?3 ELSE time END, "
-    "created_at = created_at - ?3 WHERE session_id = ?1 AND created_at >= ?2")
+    "UPDATE events SET "
+    "time = CASE WHEN time >= ?3 THEN time - " DEMO_EVENT_DELTA " ELSE time END, "
+    "created_at = created_at - " DEMO_EVENT_DELTA
+    " WHERE session_id = ?1 AND created_at >= ?3")
 DB_SQL_ENUM(DEMO_SHIFT_TOOLCALLS,
-    "UPDATE tool_calls SET "
-    "started_at = CASE WHEN started_at >= ?2 THEN started_at - ?3 ELSE started_at END, "
-    "ended_at = CASE WHEN ended_at >= ?2 THEN ended_at - ?3 ELSE ended_at END "
-    "WHERE session_id = ?1 AND (started_at >= ?2 OR ended_at >= ?2)")
+    "UPDATE tool_calls SET " DEMO_MOVE("started_at") ", " DEMO_MOVE("ended_at")
+    " WHERE session_id = ?1 AND (started_at >= ?3 OR ended_at >= ?3)")
 DB_SQL_ENUM(DEMO_SHIFT_LOGS,
-    "UPDATE logs SET time = time - ?3 WHERE session_id = ?1 AND time >= ?2")
+    "UPDATE logs SET " DEMO_MOVE("time") " WHERE session_id = ?1 AND time >= ?3")
 /* span times are nanoseconds */
 DB_SQL_ENUM(DEMO_SHIFT_SPANS,
     "UPDATE spans SET "
-    "start_ns = CASE WHEN start_ns >= ?2 * 1000000 THEN start_ns - ?3 * 1000000 ELSE start_ns END, "
-    "end_ns = CASE WHEN end_ns >= ?2 * 1000000 THEN end_ns - ?3 * 1000000 ELSE end_ns END "
-    "WHERE session_id = ?1 AND (start_ns >= ?2 * 1000000 OR end_ns >= ?2 * 1000000)")
+    "start_ns = CASE WHEN start_ns >= ?3 * 1000000 THEN start_ns - "
+    DEMO_DELTA("start_ns / 1000000") " * 1000000 ELSE start_ns END, "
+    "end_ns = CASE WHEN end_ns >= ?3 * 1000000 THEN end_ns - "
+    DEMO_DELTA("end_ns / 1000000") " * 1000000 ELSE end_ns END "
+    "WHERE session_id = ?1 AND (start_ns >= ?3 * 1000000 OR end_ns >= ?3 * 1000000)")
 DB_SQL_ENUM(DEMO_SHIFT_AUDIT,
-    "UPDATE audit SET time = time - ?3 WHERE time >= ?2 AND session_id = ?1")
+    "UPDATE audit SET " DEMO_MOVE("time") " WHERE time >= ?3 AND session_id = ?1")
+/* The id the next event will get at least (events.id only grows). */
+DB_SQL_ENUM(DEMO_NEXT_EVENT_ID, "SELECT coalesce(max(id), 0) + 1 FROM events")

@@ -2,9 +2,9 @@
  *
  * How a run is played. Each agent has a script (sc_*) that tells one run the
  * way its runtime would report it: create the session, then batches of
- * events. A batch ends at every tool call (the runtime asks before each one),
- * at every tool result and around every status change, so each of these gets
- * its own request and its own time, as with a real runtime. Operators pause,
+ * events. A batch ends at every tool call (the runtime asks before each one)
+ * and around every status change (so its lifecycle entry gets its own time);
+ * a tool result goes out with the next batch. Operators pause,
  * resume and cancel through lifecycle_act().
  *
  * How a run ends is decided before it starts: the target status picks a
@@ -15,10 +15,10 @@
  * runtime's retrying).
  *
  * Time. The server stamps what it generates (created, started and ended
- * times, lifecycle entries, audit) with the real clock. After every step the
- * loader moves the rows of that step back to the step's simulated time
- * (DEMO_SHIFT_* in db_sql.h): rows stamped at or after the moment the load
- * began are that step's; everything earlier is already in place. To know
+ * times, lifecycle entries, audit) with the real clock. The loader notes the
+ * real time each step began and moves the rows back to the step's simulated
+ * time (DEMO_SHIFT_* in db_sql.h; sess_place): rows stamped at or after the
+ * moment the load began are new; everything earlier is already in place. To know
  * where a run may start so that it ends before now, each top-level run is
  * played twice from the same random state: dry first (nothing written), to
  * measure it, then for real. */
@@ -149,6 +149,7 @@ typedef enum target {
 
 /* How a run ends (see the top of the file). */
 typedef enum mode {
+    M_AUTO,             /* (plans only) chosen from the target status */
     M_COMPLETE,         /* to the end: completed */
     M_PENDING,          /* created, never started */
     M_RUN_INFLIGHT,     /* stops while a call executes or waits for a person or client: running */
@@ -206,8 +207,8 @@ struct sess {
     int              cut;        /* the run may stop at this tool call (1-based) or later */
     int              calls;      /* tool calls so far */
     int              stopped;    /* the script's remaining steps are skipped */
-    int              want_manual;
-    int              force_child;
+    int              want_manual; /* running: stop at a person's task, left waiting */
+    int              full;        /* take every optional step (called sessions, questions) */
     int              trig;       /* TR_* */
     char             source[96]; /* trigger source */
     const char      *project, *env, *cluster, *runtime;
@@ -220,6 +221,7 @@ struct sess {
     int             *kids;       /* called sessions so far in the tree */
     int              room;       /* called sessions the tree may create */
     cJSON           *batch;      /* events not sent yet */
+    cJSON           *steps;      /* steps not placed in time yet (see db_sql.h, demo) */
     int64_t          context;    /* prompt tokens the next model turn reads */
     char             trace[33];
     char             root_span[17];
@@ -309,31 +311,79 @@ static void push(sess *s, cJSON *ev, int64_t dt)
     if (s->c->failed || !cJSON_AddItemToArray(s->batch, ev)) cJSON_Delete(ev);
 }
 
-/* Move the rows the last step wrote (stamped at or after the load's start)
- * back to the simulated clock. `mark` is the real time just before the step. */
-static void sess_shift(sess *s, int64_t mark)
+/* A step begins: its real time and the lowest event id it may write. */
+typedef struct step_mark {
+    int64_t mark;
+    int64_t first_event;
+} step_mark;
+
+/* Mark the beginning of a step (real mode). 0, or -1 after recording the error. */
+static int step_begin(sess *s, step_mark *st)
 {
-    static const db_sql_id shifts[] = { SQL_DEMO_SHIFT_SESSION, SQL_DEMO_SHIFT_EVENTS,
-                                        SQL_DEMO_SHIFT_TOOLCALLS, SQL_DEMO_SHIFT_LOGS,
-                                        SQL_DEMO_SHIFT_SPANS, SQL_DEMO_SHIFT_AUDIT };
+    sqlite3_stmt *q = db_stmt(s->c->d, SQL_DEMO_NEXT_EVENT_ID);
+    st->mark = db_now_ms();
+    if (!q || db_step(q) != SQLITE_ROW) {
+        ctx_fail(s->c, "demo: reading the next event id: %s", db_errmsg(s->c->d));
+        return -1;
+    }
+    st->first_event = sqlite3_column_int64(q, 0);
+    sqlite3_reset(q);
+    return 0;
+}
+
+/* Note a step that has happened at the simulated time now on the clock;
+ * sess_place() moves its rows there. */
+static void sess_note(sess *s, const step_mark *st)
+{
+    cJSON *a = cJSON_CreateArray();
+    if (!a || !cJSON_AddItemToArray(a, cJSON_CreateNumber((double)st->mark)) ||
+        !cJSON_AddItemToArray(a, cJSON_CreateNumber((double)(st->mark - s->t))) ||
+        !cJSON_AddItemToArray(a, cJSON_CreateNumber((double)st->first_event)) ||
+        !cJSON_AddItemToArray(s->steps, a)) {
+        cJSON_Delete(a);
+        ctx_fail(s->c, "demo: out of memory");
+    }
+}
+
+/* Move the rows of the steps noted since the last call (stamped at or after
+ * the load's start) back to their simulated times, in one transaction.
+ * Events are matched to their step by id. Other rows are matched by time,
+ * which cannot tell apart two steps within one millisecond: so this runs
+ * right after every step that changes the status, whose rows (start and
+ * end times, audit) must be exact; the steps in between write no such rows
+ * (only updated_at, which the last step sets anyway). */
+static void sess_place(sess *s)
+{
+    static const db_sql_id moves[] = { SQL_DEMO_SHIFT_SESSION, SQL_DEMO_SHIFT_EVENTS,
+                                       SQL_DEMO_SHIFT_TOOLCALLS, SQL_DEMO_SHIFT_LOGS,
+                                       SQL_DEMO_SHIFT_SPANS, SQL_DEMO_SHIFT_AUDIT };
     struct db *d = s->c->d;
-    if (db_begin(d)) goto fail;
-    for (size_t i = 0; i < NELEM(shifts); i++) {
-        sqlite3_stmt *st = db_stmt(d, shifts[i]);
+    char *steps = NULL;
+    if (s->dry || s->c->failed || cJSON_GetArraySize(s->steps) == 0) return;
+    steps = cJSON_PrintUnformatted(s->steps);
+    if (!steps || db_begin(d)) goto fail;
+    for (size_t i = 0; i < NELEM(moves); i++) {
+        sqlite3_stmt *st = db_stmt(d, moves[i]);
         if (!st) goto fail;
         db_bind_text(st, 1, s->id);
-        sqlite3_bind_int64(st, 2, s->c->t0);
-        sqlite3_bind_int64(st, 3, mark - s->t);
+        db_bind_text(st, 2, steps);
+        sqlite3_bind_int64(st, 3, s->c->t0);
         if (db_exec(st)) goto fail;
     }
     if (db_commit(d)) goto fail;
+    cJSON_free(steps);
+    cJSON_Delete(s->steps);
+    s->steps = cJSON_CreateArray();
+    if (!s->steps) ctx_fail(s->c, "demo: out of memory");
     return;
 fail:
-    ctx_fail(s->c, "demo: moving %s back in time: %s", s->id, db_errmsg(d));
+    ctx_fail(s->c, "demo: moving %s back in time: %s", s->id, steps ? db_errmsg(d) : "no memory");
     db_rollback(d);
+    cJSON_free(steps);
 }
 
-/* Send the batch, as one request of the runtime, and place its rows in time. */
+/* Send the batch, as one request of the runtime, and note the step for
+ * sess_place(). */
 static void sess_flush(sess *s)
 {
     cJSON *body = NULL;
@@ -350,12 +400,13 @@ static void sess_flush(sess *s)
     cJSON_AddItemToObject(body, "events", s->batch);
     s->batch = cJSON_CreateArray();
     memset(&e, 0, sizeof e);
-    int64_t mark = db_now_ms();
+    step_mark st;
+    if (step_begin(s, &st)) goto check;
     if (ingest_events(s->c->d, s->id, body, s->runtime, &res, NULL, &e)) {
         ctx_fail(s->c, "demo: events of %s refused (%d %s%s%s): %s", s->id, e.status,
                  e.code ? e.code : "", *e.field ? " at " : "", e.field, e.message);
     } else {
-        sess_shift(s, mark);
+        sess_note(s, &st);
     }
 check:
     if (!s->batch) ctx_fail(s->c, "demo: out of memory");
@@ -378,23 +429,25 @@ static void sess_status(sess *s, const char *status, const char *error, const ch
     }
     push(s, ev, 0);
     sess_flush(s);
+    sess_place(s);
 }
 
 /* An operator's pause, resume or cancel, `delay` ms from now. */
 static void act(sess *s, lc_action a, int64_t delay)
 {
     const char *who = PICK(&s->r, operators);
-    char from[16], to[16];
+    char from[16] = "?", to[16]; /* from is set only when the session was found */
     sess_flush(s);
     advance(s, delay);
-    if (s->dry || s->c->failed) return;
-    int64_t mark = db_now_ms();
+    step_mark st;
+    if (s->dry || s->c->failed || step_begin(s, &st)) return;
     lc_result r = lifecycle_act(s->c->d, s->id, a, who, from, to);
     if (r != LC_OK) {
         ctx_fail(s->c, "demo: %s of %s (%s) refused: %d", lc_action_name(a), s->id, from, (int)r);
         return;
     }
-    sess_shift(s, mark);
+    sess_note(s, &st);
+    sess_place(s);
 }
 
 static void say(sess *s, const char *type, int64_t dt, const char *fmt, ...)
@@ -414,24 +467,47 @@ static void say(sess *s, const char *type, int64_t dt, const char *fmt, ...)
     push(s, ev, dt);
 }
 
-static void slog(sess *s, const char *severity, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+static void log_vpush(sess *s, const char *severity, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
-/* A log line of the runtime. */
-static void slog(sess *s, const char *severity, const char *fmt, ...)
+/* A log line of the runtime, whatever the state of the run. */
+static void log_vpush(sess *s, const char *severity, const char *fmt, va_list ap)
 {
     char buf[1024];
-    va_list ap;
     if (s->c->failed) return;
-    va_start(ap, fmt);
     vsnprintf(buf, sizeof buf, fmt, ap);
-    va_end(ap);
     cJSON *ev = ev_new("log");
     if (ev) {
         cJSON_AddStringToObject(ev, "severity", severity);
         cJSON_AddStringToObject(ev, "body", buf);
     }
     push(s, ev, rng_range(&s->r, 1, 40));
+}
+
+static void slog(sess *s, const char *severity, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A log line while the run goes on; nothing once it stopped (a log line is
+ * an event too: it would start a session meant to stay pending). */
+static void slog(sess *s, const char *severity, const char *fmt, ...)
+{
+    va_list ap;
+    if (sess_done(s)) return;
+    va_start(ap, fmt);
+    log_vpush(s, severity, fmt, ap);
+    va_end(ap);
+}
+
+static void post_log(sess *s, const char *severity, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* A log line about what happens after the run stopped (sess_post). */
+static void post_log(sess *s, const char *severity, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vpush(s, severity, fmt, ap);
+    va_end(ap);
 }
 
 /* A trace span of this run; span_id NULL for a new one, end < 0 while open.
@@ -643,7 +719,6 @@ static void flaky_attempt(sess *s, const tool_spec *t)
     tool_span(s, t->name, "server", start, 0);
     if (rng_chance(&s->r, 50)) error_ev(s, t->name, msg);
     slog(s, "warn", "tool %s failed (%s); retry 1 of 3", t->name, errs[k].cat);
-    sess_flush(s);
     advance(s, rng_range(&s->r, 500, 4000));
 }
 
@@ -767,10 +842,11 @@ static int tool(sess *s, tool_spec t)
         sess_fail(s, t.name, msg);
         goto out;
     }
+    /* The result goes out with the next request (the runtime reports it
+     * with the model's next turn and call), as runtimes batch. */
     tool_result(s, tcid, t.result, NULL, retries);
     t.result = NULL;
     tool_span(s, t.name, kind, start, 1);
-    sess_flush(s);
     s->context += rng_range(&s->r, 150, 1800); /* the result goes into the next prompt */
     if (cut) { /* stops between steps; sess_post() does the rest */
         s->stopped = 1;
@@ -838,14 +914,16 @@ static void sess_create(sess *s, header h)
         snprintf(s->id, sizeof s->id, "ses_dry");
     } else {
         memset(&e, 0, sizeof e);
-        int64_t mark = db_now_ms();
+        step_mark st;
+        if (step_begin(s, &st)) goto out;
         if (ingest_session_create(s->c->d, b, s->runtime, s->id, &e)) {
             ctx_fail(s->c, "demo: session \"%s\" refused (%d %s): %s", h.name, e.status,
                      e.code ? e.code : "", e.message);
             goto out;
         }
         s->c->created++;
-        sess_shift(s, mark);
+        sess_note(s, &st);
+        sess_place(s);
     }
     if (s->m == M_PENDING) {
         s->stopped = 1;
@@ -938,7 +1016,7 @@ static void sess_post(sess *s)
             advance(s, (s->open_end > s->t + 500 ? s->open_end : s->t + 500) - s->t);
             tool_result(s, s->open_tc, s->open_result, NULL, 0);
             s->open_result = NULL;
-            slog(s, "info", "late result of %s recorded after cancel", s->open_tc);
+            post_log(s, "info", "late result of %s recorded after cancel", s->open_tc);
             sess_flush(s);
         }
         break;
@@ -946,7 +1024,7 @@ static void sess_post(sess *s)
         const char *why = PICK(&s->r, retry_errors);
         advance(s, rng_range(&s->r, 500, 3 * SEC));
         sess_status(s, "retrying", why, NULL, NULL);
-        slog(s, "warn", "%s", why);
+        post_log(s, "warn", "%s", why);
         sess_flush(s);
         break;
     }
@@ -995,13 +1073,16 @@ static void sess_run(sess *s)
 {
     rng *r = &s->r;
     static const char *const prod_clusters[] = { "prod-us-east-1", "prod-eu-west-1" };
-    s->m = mode_for(r, s->st);
-    if (s->want_manual && s->m == M_RUN_AFTER) s->m = M_RUN_INFLIGHT;
+    mode m = mode_for(r, s->st);
+    if (s->m == M_AUTO) s->m = m;
+    /* Running runs often wait for a person: that is what the Work Center shows. */
+    if (rng_chance(r, 50) && s->m == M_RUN_INFLIGHT) s->want_manual = 1;
     s->cut = s->want_manual ? 1 : 1 + (int)rng_below(r, 3);
     s->batch = cJSON_CreateArray();
-    if (!s->batch) {
+    s->steps = cJSON_CreateArray();
+    if (!s->batch || !s->steps) {
         ctx_fail(s->c, "demo: out of memory");
-        return;
+        goto out;
     }
     rng_chars(r, HEX, s->trace, 32);
     rng_chars(r, HEX, s->root_span, 16);
@@ -1029,8 +1110,12 @@ static void sess_run(sess *s)
     s->a->script(s);
     sess_post(s);
     sess_flush(s);
+    sess_place(s);
+out:
     cJSON_Delete(s->batch);
     s->batch = NULL;
+    cJSON_Delete(s->steps);
+    s->steps = NULL;
     cJSON_Delete(s->open_result);
     s->open_result = NULL;
 }
@@ -1078,8 +1163,9 @@ static void sc_support(sess *s)
     };
     static const char *const plans[] = { "free", "plus", "pro", "enterprise" };
     rng *r = &s->r;
-    const struct issue *is = s->want_manual   ? &issues[0]
-                             : s->force_child ? &issues[1]
+    /* the refund issues (0 to 3) ask a person to approve large amounts */
+    const struct issue *is = s->want_manual   ? &issues[rng_below(r, 4)]
+                             : s->full ? &issues[1]
                                               : &PICK(r, issues);
     const char *cust = PICK(r, customers);
     const char *plan = PICK(r, plans);
@@ -1158,7 +1244,7 @@ static void sc_support(sess *s)
                              (int)rng_range(r, 10000, 99999), PICK(r, items)),
                 .err_msg = "orders-service: 504 Gateway Timeout after 30 s" }))
             return;
-        if (is == &issues[1] && (s->force_child || rng_chance(r, 25))) {
+        if (is == &issues[1] && (s->full || rng_chance(r, 25))) {
             char topic[120];
             snprintf(topic, sizeof topic, "Reconcile duplicate card charges for ORD-%d", order);
             if (!tool(s, (tool_spec){
@@ -1558,7 +1644,7 @@ static void sc_pipeline(sess *s)
     const struct job *j = &PICK(r, jobs);
     int run = (int)rng_range(r, 18000, 24000);
     int rows = (int)rng_range(r, 800, 60000);
-    int anomaly = s->force_child || rng_chance(r, 25);
+    int anomaly = s->full || rng_chance(r, 25);
     int drop = (int)rng_range(r, 25, 60);
     char name[200], prompt[600], wm[40];
     fmt_rfc3339(s->t - rng_range(r, 15 * MIN, 2 * HOUR), wm, sizeof wm);
@@ -1680,6 +1766,15 @@ static void sc_research(sess *s)
     say(s, "thought", 0,
         "I will search broadly first, then open the two most authoritative sources. Internal "
         "postmortems may already answer part of it.");
+    /* Asked by a person in the chat UI: sometimes the model narrows the
+     * question down with them first, through a tool the UI (client) runs. */
+    if (!s->parent && (s->full || (s->trig == TR_MANUAL && rng_chance(r, 40))) &&
+        !tool(s, (tool_spec){
+            .name = "ask_user", .kind = "client",
+            .args = jf(s, "{\"question\":\"Should I cover only the EU, or worldwide?\","
+                          "\"options\":[\"EU only\",\"Worldwide\"]}"),
+            .result = jf(s, "{\"choice\":\"%s\"}", rng_chance(r, 60) ? "EU only" : "Worldwide") }))
+        return;
     if (!tool(s, (tool_spec){
             .name = "web_search", .ms = 1300,
             .args = jf(s, "{\"query\":\"%s\",\"top_k\":5}", topic),
@@ -1776,7 +1871,7 @@ static void sc_incident(sess *s)
                             "\"author\":\"dkim\"},{\"version\":\"v2.%d.0\",\"at\":\"-2d\"}]}",
                          minor, (int)rng_range(r, 12, 40), minor) }))
         return;
-    if (s->force_child || rng_chance(r, 65)) {
+    if (s->full || rng_chance(r, 65)) {
         char topic[200];
         snprintf(topic, sizeof topic, "Find past incidents similar to INC-%d (%s) and what fixed them",
                  inc, ic->title);
@@ -1911,26 +2006,28 @@ typedef struct plan {
     int    agent;
     target st;
     int    trig;        /* TR_*, or -1: the agent's usual mix */
-    int    force_child; /* make the call that creates a called session */
+    int    full;        /* take every optional step: called sessions, client questions */
     int    want_manual; /* running: stop while a person's task waits */
+    mode   m;           /* how it ends; M_AUTO: as its status usually does */
 } plan;
 
-/* The first runs cover every status, trigger type and kind of caller, so
- * that even a small demo shows all of them; the rest follow the weights. */
+/* The first runs cover every status, trigger type, kind of caller and kind
+ * of tool call, so that even a small demo shows all of them; the rest follow
+ * the weights. */
 static plan plan_root(rng *r, int i)
 {
     static const plan first[] = {
-        { AG_INCIDENT, ST_COMPLETED, TR_EVENT, 1, 0 },
-        { AG_PIPELINE, ST_COMPLETED, TR_SCHEDULE, 1, 0 },
-        { AG_SUPPORT, ST_COMPLETED, TR_EVENT, 1, 0 },
-        { AG_SUPPORT, ST_RUNNING, TR_MANUAL, 0, 1 },
-        { AG_REVIEW, ST_FAILED, TR_EVENT, 0, 0 },
-        { AG_SUPPORT, ST_PENDING, TR_API, 0, 0 },
-        { AG_REVIEW, ST_RETRYING, TR_MANUAL, 0, 0 },
-        { AG_RESEARCH, ST_PAUSING, TR_MANUAL, 0, 0 },
-        { AG_SUPPORT, ST_PAUSED, TR_EVENT, 0, 0 },
-        { AG_RELEASE, ST_CANCELING, TR_SCHEDULE, 0, 0 },
-        { AG_PIPELINE, ST_CANCELED, TR_API, 0, 0 },
+        { AG_INCIDENT, ST_COMPLETED, TR_EVENT, 1, 0, M_AUTO },
+        { AG_PIPELINE, ST_COMPLETED, TR_SCHEDULE, 1, 0, M_AUTO },
+        { AG_SUPPORT, ST_COMPLETED, TR_EVENT, 1, 0, M_AUTO },
+        { AG_SUPPORT, ST_RUNNING, TR_MANUAL, 0, 1, M_RUN_INFLIGHT },
+        { AG_REVIEW, ST_FAILED, TR_EVENT, 0, 0, M_AUTO },
+        { AG_SUPPORT, ST_PENDING, TR_API, 0, 0, M_AUTO },
+        { AG_REVIEW, ST_RETRYING, TR_MANUAL, 0, 0, M_AUTO },
+        { AG_RESEARCH, ST_PAUSING, TR_MANUAL, 1, 0, M_AUTO },
+        { AG_SUPPORT, ST_PAUSED, TR_EVENT, 0, 0, M_AUTO },
+        { AG_RELEASE, ST_CANCELING, TR_SCHEDULE, 0, 0, M_AUTO },
+        { AG_PIPELINE, ST_CANCELED, TR_API, 0, 0, M_CANCEL_SETTLE },
     };
     /* per mille, in target order */
     static const int status_w[] = { 40, 60, 25, 20, 30, 25, 50, 630, 120 };
@@ -1938,7 +2035,7 @@ static plan plan_root(rng *r, int i)
     if ((size_t)i < NELEM(first)) return first[i];
     for (int a = 0; a < AG__COUNT; a++) agent_w[a] = agents[a].weight;
     plan p = { rng_weighted(r, agent_w, AG__COUNT), (target)rng_weighted(r, status_w, 9), -1, 0,
-               0 };
+               0, M_AUTO };
     return p;
 }
 
@@ -1951,8 +2048,9 @@ static int64_t play(demo_ctx *c, const plan *p, uint64_t seed, int dry, int64_t 
     int kids = 0;
     sess_init(&s, c, p->agent, p->st, seed, dry, start, &t_max, &kids, room);
     if (p->trig >= 0) s.trig = p->trig;
-    s.force_child = p->force_child;
+    s.full = p->full;
     s.want_manual = p->want_manual;
+    s.m = p->m;
     sess_run(&s);
     return t_max - start;
 }

@@ -20,8 +20,9 @@ struct db;
  * transaction open on d). Called sessions (children of an agent or workflow
  * tool call) count towards nsessions. The runs spread over the 7 days before
  * now, the newest within the last minutes, and end in every status: with
- * nsessions >= 16 every status, every trigger type and both kinds of parent
- * (agent and workflow) are guaranteed.
+ * nsessions >= 16 every status, every trigger type, every kind of tool call,
+ * a task waiting for a person, and both kinds of caller (agent and workflow)
+ * are guaranteed.
  *
  * Deterministic for a seed: agents, names, statuses, events, tool calls,
  * tokens and costs, and times relative to now are the same on every load.
