@@ -12,7 +12,9 @@ CFLAGS  ?= -O2 -g
 LIBS    := -lfcgi -lsqlite3 -lcjson -lsodium -lmd4c-html -lmd4c -lpthread -lm
 SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
-CORE_SRC := $(filter-out cgi/main.c cgi/cli.c,$(wildcard cgi/*.c))
+# The CLI alone links libcurl (sim.c: the reference runtime talks HTTP).
+CLI_ONLY := cgi/cli.c cgi/sim.c
+CORE_SRC := $(filter-out cgi/main.c $(CLI_ONLY),$(wildcard cgi/*.c))
 HDRS     := $(wildcard cgi/*.h)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
@@ -48,13 +50,13 @@ build/san/%.o: cgi/%.c $(HDRS) | build/san
 
 bin/flightdeck.fcgi: build/obj/main.o $(OBJ) | bin
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
-bin/flightdeck: build/obj/cli.o $(OBJ) | bin
-	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
+bin/flightdeck: build/obj/cli.o build/obj/sim.o $(OBJ) | bin
+	$(CC) $(CFLAGS) $^ -o $@ $(LIBS) -lcurl
 
 build/san/flightdeck.fcgi: build/san/main.o $(SAN_OBJ)
 	$(CC) $(SAN) $^ -o $@ $(LIBS)
-build/san/flightdeck: build/san/cli.o $(SAN_OBJ)
-	$(CC) $(SAN) $^ -o $@ $(LIBS)
+build/san/flightdeck: build/san/cli.o build/san/sim.o $(SAN_OBJ)
+	$(CC) $(SAN) $^ -o $@ $(LIBS) -lcurl
 build/san/test_%: tests/unit/test_%.c tests/unit/harness.h $(SAN_OBJ) $(HDRS)
 	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Icgi -Itests/unit $< $(SAN_OBJ) -o $@ $(LIBS)
 

@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "db.h"
+#include "notify.h"
 #include "route.h"
 #include "tmpl_json.h"
 
@@ -340,6 +341,8 @@ void app_handle(ctx *c)
         }
     }
     r = rt->fn(c);
+    /* Wake long-polls after anything that may have changed a session. */
+    if (!(c->req.method & (HTTP_GET | HTTP_HEAD))) notify_bump();
 done:
     if (r != HR_OK) {
         fprintf(stderr, "flightdeck: %s %s failed (request %s)\n", c->req.method_name,

@@ -111,6 +111,12 @@ DB_SQL_ENUM(SESSION_CHILDREN,
     "SELECT id, name, agent, status, project FROM sessions WHERE parent_session_id = ?1 "
     "ORDER BY sort_time, id LIMIT 500")
 DB_SQL_ENUM(SESSION_COUNT, "SELECT count(*) FROM sessions")
+/* ?1 id: a terminal session and, by cascade, every row it owns */
+DB_SQL_ENUM(SESSION_DELETE,
+    "DELETE FROM sessions WHERE id = ?1 AND status IN ('completed','failed','canceled')")
+/* What a runtime polls: ?1 id -> status, last event sequence, project */
+DB_SQL_ENUM(SESSION_CONTROL,
+    "SELECT status, next_seq - 1, project FROM sessions WHERE id = ?1")
 
 /* ---- events ---- */
 /* ?1 session ?2 seq ?3 type ?4 client_id ?5 time ?6 actor ?7 tool_call_id ?8 body ?9 now -> id */
@@ -154,6 +160,22 @@ DB_SQL_ENUM(TOOLCALL_FINISH,
     "UPDATE tool_calls SET state = ?3, result = ?4, error_category = ?5, error_message = ?6, "
     "retries = ?7, ended_at = ?8, result_size = coalesce(length(?4), 0) "
     "WHERE session_id = ?1 AND id = ?2")
+/* Manual tasks waiting for a person, oldest first. ?1 projects JSON or NULL (all) ?2 limit */
+DB_SQL_ENUM(TASK_LIST,
+    "SELECT t.event_id, t.session_id, s.name, s.agent, s.status, t.tool, t.id, t.arguments, "
+    "t.started_at FROM tool_calls t JOIN sessions s ON s.id = t.session_id "
+    "WHERE t.state = 'waiting_for_human' "
+    "AND (?1 IS NULL OR s.project IN (SELECT value FROM json_each(?1))) "
+    "ORDER BY t.started_at, t.event_id LIMIT ?2")
+/* A task by its id (the tool_call event id) -> session, tool call id, state, project */
+DB_SQL_ENUM(TASK_GET,
+    "SELECT t.session_id, t.id, t.state, s.project FROM tool_calls t "
+    "JOIN sessions s ON s.id = t.session_id WHERE t.event_id = ?1")
+/* Calls waiting for the client, arguments as stored. ?1 session */
+DB_SQL_ENUM(CLIENT_CALLS,
+    "SELECT id AS tool_call_id, tool, arguments AS arguments_json, event_id, "
+    SQL_RFC3339("started_at") " AS started_at FROM tool_calls "
+    "WHERE session_id = ?1 AND state = 'waiting_for_client' ORDER BY started_at, event_id")
 /* Cancel resolves calls waiting for a person or the client at once. ?1 session ?2 now */
 DB_SQL_ENUM(TOOLCALL_CANCEL_WAITING,
     "UPDATE tool_calls SET state = 'canceled', ended_at = ?2 WHERE session_id = ?1 "

@@ -12,6 +12,7 @@
 #include "fmt.h"
 #include "handlers.h"
 #include "ingest.h"
+#include "lifecycle.h"
 
 #define PAGE_DEFAULT 50
 #define FEED_MAX     500   /* activity entries shown; windowing comes with the detail-page work */
@@ -47,6 +48,37 @@ static int is_null(sqlite3_stmt *st, int i) { return sqlite3_column_type(st, i) 
 enum { R_ID, R_KIND, R_AGENT, R_NAME, R_STATUS, R_TRIGGER, R_SOURCE, R_PROJECT, R_ENV,
        R_PARENT, R_PARENT_NAME, R_STARTED, R_ENDED, R_CREATED, R_NOW, R_PTOK, R_CTOK,
        R_COST, R_ERROR, R_STEP, R_PROMPT, R_INPUTS, R_METADATA, R_FINAL, R_SORT_TIME };
+
+/* The quick actions valid now (DESIGN.md section 4) that the viewer may
+ * take, as [{action, label, url, confirm?, danger}]. */
+static cJSON *session_actions(ctx *c, const char *id, const char *status, const char *project)
+{
+    static const struct {
+        const char *action, *label, *confirm;
+        int lc;     /* lifecycle action, or -1 for delete */
+        int danger;
+    } all[] = {
+        { "pause", "Pause", NULL, LC_PAUSE, 0 },
+        { "resume", "Resume", NULL, LC_RESUME, 0 },
+        { "cancel", "Cancel", "Cancel this session? Tool calls in flight finish first; this cannot be undone.", LC_CANCEL, 1 },
+        { "delete", "Delete", "Delete this session and all its activity? This cannot be undone.", -1, 1 },
+    };
+    cJSON *list = cJSON_CreateArray();
+    for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+        int a = action_find(all[i].action);
+        int valid = all[i].lc < 0 ? lifecycle_is_terminal(status)
+                                  : lifecycle_next(status, (lc_action)all[i].lc, 0) != NULL;
+        if (!valid || !auth_can(&c->who, action_perm(a), project)) continue;
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "action", all[i].action);
+        cJSON_AddStringToObject(o, "label", all[i].label);
+        cJSON_AddStringToObject(o, "url", arena_printf(c->a, "/sessions/%s/%s", id, all[i].action));
+        if (all[i].confirm) cJSON_AddStringToObject(o, "confirm", all[i].confirm);
+        cJSON_AddBoolToObject(o, "danger", all[i].danger);
+        cJSON_AddItemToArray(list, o);
+    }
+    return list;
+}
 
 /* The row fields both pages show, as a view object. */
 static cJSON *session_view(ctx *c, sqlite3_stmt *st)
@@ -101,6 +133,7 @@ static cJSON *session_view(ctx *c, sqlite3_stmt *st)
     fmt_cost(sqlite3_column_int64(st, R_COST), t, sizeof t);
     cJSON_AddStringToObject(v, "cost_text", t);
     if (*col_text(st, R_ERROR)) cJSON_AddStringToObject(v, "error", col_text(st, R_ERROR));
+    cJSON_AddItemToObject(v, "actions", session_actions(c, id, status, col_text(st, R_PROJECT)));
     return v;
 }
 
@@ -210,6 +243,7 @@ hres h_page_sessions(ctx *c)
                                 list_url(c, status, agent, q, limit, *prev ? prev : NULL));
     }
 
+    cJSON_AddStringToObject(v, "return_to", c->req.request_uri);
     cJSON_AddBoolToObject(v, "empty", n == 0);
     cJSON_AddBoolToObject(v, "filtered", status || agent || q);
     cJSON_AddStringToObject(v, "count_text",
@@ -322,6 +356,10 @@ static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now)
         for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
             if (!strcmp(labels[i].s, state)) cJSON_AddStringToObject(tool, "state_label", labels[i].label);
         cJSON_AddBoolToObject(tool, "waiting", !strncmp(state, "waiting", 7));
+        if (!strcmp(state, "waiting_for_human"))
+            cJSON_AddStringToObject(tool, "task_url",
+                                    arena_printf(c->a, "/tasks#task-%lld",
+                                                 (long long)sqlite3_column_int64(st, E_ID)));
         int64_t start = sqlite3_column_int64(st, E_TC_STARTED);
         int64_t end = is_null(st, E_TC_ENDED) ? now : sqlite3_column_int64(st, E_TC_ENDED);
         fmt_duration(end - start, t, sizeof t);
@@ -414,6 +452,7 @@ hres h_page_session(ctx *c)
     sqlite3_reset(st);
     cJSON_AddItemToObject(v, "session", s);
     cJSON_AddBoolToObject(v, "nav_sessions", 1);
+    cJSON_AddStringToObject(v, "return_to", c->req.request_uri);
 
     cJSON *children = cJSON_AddArrayToObject(v, "children");
     st = db_stmt(c->db, SQL_SESSION_CHILDREN);
@@ -448,4 +487,34 @@ hres h_page_session(ctx *c)
 fail:
     cJSON_Delete(v);
     return HR_ERROR;
+}
+
+/* POST /sessions/{id}/pause|resume|cancel|delete: the quick-action forms.
+ * Redirects back to return_to (same-site only) with a flash message. */
+hres h_page_action(ctx *c)
+{
+    const char *id = ctx_param(c, 0);
+    const char *path = c->req.path;
+    const char *name = strrchr(path, '/') + 1;
+    int a = action_find(name);
+    if (a < 0) return ctx_error(c, 404, "not_found", "No such action.");
+    int ok = ctx_session_access(c, id, action_perm(a), NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    const char *back = http_kvs_get(&c->req.form, "return_to");
+    /* After a delete the session page is gone: go back to the list then. */
+    if (!back || back[0] != '/' || back[1] == '/' || back[1] == '\\' ||
+        (a == action_find("delete") && strncmp(back, "/sessions/", 10) == 0))
+        back = "/sessions";
+    char from[16] = "", to[16] = "";
+    lc_result r = action_apply(c, a, id, from, to);
+    if (r == LC_REFUSED)
+        return ctx_redirect_flash(c, back, "error",
+                                  arena_printf(c->a, "Cannot %s: the session is %s now.", name, from));
+    if (r == LC_NOT_FOUND) return ctx_redirect_flash(c, back, "error", "That session no longer exists.");
+    if (r != LC_OK) return HR_ERROR;
+    const char *done = a == action_find("delete") ? "deleted"
+                       : !strcmp(to, "pausing") ? "is pausing (waiting for tool calls in flight)"
+                       : !strcmp(to, "canceling") ? "is canceling (waiting for tool calls in flight)"
+                       : to;
+    return ctx_redirect_flash(c, back, "ok", arena_printf(c->a, "Session %s %s.", id, done));
 }

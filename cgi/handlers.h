@@ -26,4 +26,31 @@ hres h_api_session_get(ctx *c);
 hres h_api_events_append(ctx *c);
 hres h_api_events_list(ctx *c);
 
+/* h_actions.c: lifecycle over the API */
+hres h_api_pause(ctx *c);
+hres h_api_resume(ctx *c);
+hres h_api_cancel(ctx *c);
+hres h_api_delete(ctx *c);
+hres h_api_bulk(ctx *c);
+hres h_api_control(ctx *c);
+hres h_api_input(ctx *c);
+hres h_api_client_calls(ctx *c);
+
+/* Operator actions by name ("pause", "resume", "cancel", "delete"), shared
+ * by the API and the page forms: index or -1; the permission it needs; and
+ * applying it (through lifecycle.c) to a session the caller may act on. */
+#include "lifecycle.h"
+int action_find(const char *name);
+perm action_perm(int a);
+lc_result action_apply(ctx *c, int a, const char *id, char *from, char *to);
+
+/* h_tasks.c: the Work Center */
+hres h_api_tasks(ctx *c);
+hres h_api_task_complete(ctx *c);
+hres h_page_tasks(ctx *c);
+hres h_page_task_complete(ctx *c);
+
+/* h_pages.c: quick-action forms (POST /sessions/{id}/pause ...) */
+hres h_page_action(ctx *c);
+
 #endif

@@ -554,6 +554,19 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const char *acto
         sqlite3_reset(st);
     }
 
+    /* A follow-up message continues a finished session; cancel is permanent. */
+    if (t == EV_USER_MESSAGE) {
+        if (strcmp(status, "canceled") == 0) {
+            snprintf(err->session_status, sizeof err->session_status, "%s", status);
+            fail(err, 409, "session_canceled", NULL,
+                 "the session was canceled; cancel is permanent, start a new session");
+            goto out;
+        }
+        if ((strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0) &&
+            lifecycle_apply(d, sid, LC_CONTINUE, actor, NULL, NULL, status) != LC_OK)
+            goto dberr;
+    }
+
     /* The first event of a pending session starts it. */
     if (strcmp(status, "pending") == 0 &&
         !(t == EV_STATUS && strcmp(str(ev, "status", ""), "failed") == 0)) {
@@ -839,4 +852,68 @@ int ingest_events(db *d, const char *sid, const cJSON *in, const char *actor,
     if (ids_out) *ids_out = ids;
     else cJSON_Delete(ids);
     return 0;
+}
+
+int ingest_resolve_call(db *d, const char *sid, const char *tcid, const char *expect,
+                        const cJSON *result, const cJSON *error, const char *actor,
+                        ingest_result *res, ingest_err *err)
+{
+    int rc = -1;
+    memset(res, 0, sizeof *res);
+    if ((result == NULL) == (error == NULL))
+        return fail(err, 422, "invalid_body", NULL, "send either a result or an error");
+    if (error && validate(error, ev_tool_error, "error", err)) return -1;
+    if (result && !json_utf8_valid(result, 0))
+        return fail(err, 422, "invalid_field", "result", "result holds text that is not valid UTF-8");
+
+    cJSON *ev = cJSON_CreateObject(), *ids = cJSON_CreateArray();
+    if (!ev || !ids) { fail(err, 500, "internal", NULL, "out of memory"); goto out; }
+    cJSON_AddStringToObject(ev, "type", "tool_result");
+    cJSON_AddStringToObject(ev, "tool_call_id", tcid);
+    cJSON_AddItemToObject(ev, result ? "result" : "error",
+                          cJSON_Duplicate(result ? result : error, 1));
+
+    if (db_begin(d)) { fail(err, 503, "busy", NULL, "the database is busy; retry"); goto out; }
+    int e = session_status(d, sid, res->status);
+    if (e) {
+        fail(err, e > 0 ? 404 : 500, e > 0 ? "not_found" : "internal", NULL,
+             e > 0 ? "no such session" : "database error");
+        goto rollback;
+    }
+    /* The state is checked inside the write transaction: two people
+     * completing the same task cannot both succeed. */
+    sqlite3_stmt *st = db_stmt(d, SQL_TOOLCALL_STATE);
+    if (!st) goto dberr;
+    db_bind_text(st, 1, sid);
+    db_bind_text(st, 2, tcid);
+    char state[24] = "";
+    int found = db_step(st) == SQLITE_ROW;
+    if (found) snprintf(state, sizeof state, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (!found) {
+        fail(err, 404, "not_found", "tool_call_id", "no tool call \"%.64s\" in this session", tcid);
+        goto rollback;
+    }
+    if (strcmp(state, expect) != 0) {
+        snprintf(err->session_status, sizeof err->session_status, "%s", res->status);
+        fail(err, 409, "tool_call_not_waiting", "tool_call_id",
+             "tool call \"%.64s\" is %s, not %s", tcid, state, expect);
+        goto rollback;
+    }
+    if (apply_event(d, sid, ev, actor, db_now_ms(), res->status, ids, err) < 0) goto rollback;
+    res->accepted = 1;
+    if (strcmp(expect, "waiting_for_human") == 0 && strcmp(res->status, "paused") == 0 &&
+        lifecycle_apply(d, sid, LC_RESUME, actor, "task completed", NULL, res->status) != LC_OK)
+        goto dberr;
+    if (db_commit(d)) goto dberr;
+    rc = 0;
+    goto out;
+dberr:
+    fail(err, 500, "internal", NULL, "database error: %s", db_errmsg(d));
+rollback:
+    db_rollback(d);
+out:
+    cJSON_Delete(ev);
+    cJSON_Delete(ids);
+    return rc;
 }

@@ -11,6 +11,7 @@ static const char *const action_names[LC__COUNT] = {
     [LC_START] = "start", [LC_PAUSE] = "pause", [LC_RESUME] = "resume",
     [LC_CANCEL] = "cancel", [LC_RETRY] = "retry", [LC_RECOVER] = "recover",
     [LC_COMPLETE] = "complete", [LC_FAIL] = "fail", [LC_SETTLE] = "settle",
+    [LC_CONTINUE] = "continue",
 };
 
 const char *lc_action_name(lc_action a)
@@ -59,6 +60,9 @@ const char *lifecycle_next(const char *s, lc_action a, int executing)
         return (is(s, "running") || is(s, "retrying") || is(s, "pausing")) ? "completed" : NULL;
     case LC_FAIL:
         return lifecycle_is_terminal(s) ? NULL : "failed";
+    case LC_CONTINUE:
+        /* Cancel is permanent: a canceled session does not continue. */
+        return (is(s, "completed") || is(s, "failed")) ? "running" : NULL;
     case LC_SETTLE:
         if (executing > 0) return NULL;
         if (is(s, "pausing")) return "paused";
@@ -177,4 +181,40 @@ lc_result lifecycle_act(db *d, const char *id, lc_action action, const char *act
     if (r != LC_OK) { db_rollback(d); return r; }
     if (db_commit(d)) { db_rollback(d); return LC_DB_ERROR; }
     return LC_OK;
+}
+
+lc_result lifecycle_delete(db *d, const char *id, const char *actor, char *from)
+{
+    char cur[16];
+    if (db_begin(d)) return LC_DB_ERROR;
+    sqlite3_stmt *st = db_stmt(d, SQL_SESSION_STATE);
+    if (!st) goto dberr;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    int rc = db_step(st);
+    if (rc == SQLITE_ROW) snprintf(cur, sizeof cur, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) { db_rollback(d); return LC_NOT_FOUND; }
+    if (rc != SQLITE_ROW) goto dberr;
+    if (from) snprintf(from, 16, "%s", cur);
+    if (!lifecycle_is_terminal(cur)) { db_rollback(d); return LC_REFUSED; }
+
+    /* Everything the session owns goes with it (ON DELETE CASCADE). */
+    st = db_stmt(d, SQL_SESSION_DELETE);
+    if (!st) goto dberr;
+    sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+    if (db_exec(st)) goto dberr;
+    st = db_stmt(d, SQL_AUDIT_INSERT);
+    if (!st) goto dberr;
+    sqlite3_bind_int64(st, 1, db_now_ms());
+    sqlite3_bind_text(st, 2, actor, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, "delete", -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 4, id, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 5, cur, -1, SQLITE_STATIC);
+    sqlite3_bind_null(st, 6);
+    sqlite3_bind_text(st, 7, "", -1, SQLITE_STATIC);
+    if (db_exec(st) || db_commit(d)) goto dberr;
+    return LC_OK;
+dberr:
+    db_rollback(d);
+    return LC_DB_ERROR;
 }

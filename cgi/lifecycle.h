@@ -22,6 +22,7 @@ typedef enum lc_action {
     LC_COMPLETE,  /* runtime */
     LC_FAIL,      /* runtime */
     LC_SETTLE,    /* the last executing tool call ended: pausing -> paused, canceling -> canceled */
+    LC_CONTINUE,  /* a follow-up message to a completed or failed session: -> running */
     LC__COUNT
 } lc_action;
 
@@ -57,5 +58,11 @@ lc_result lifecycle_apply(struct db *d, const char *id, lc_action action,
 /* lifecycle_apply in a transaction of its own (operator actions, CLI). */
 lc_result lifecycle_act(struct db *d, const char *id, lc_action action,
                         const char *actor, char *from, char *to);
+
+/* Delete a terminal session with everything it owns (events, tool calls,
+ * spans, logs, artifacts, evals, report), in a transaction of its own; the
+ * audit keeps who deleted it, when, and its last status. LC_REFUSED (with
+ * *from set) when the session is not terminal. */
+lc_result lifecycle_delete(struct db *d, const char *id, const char *actor, char *from);
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "app.h"
 #include "db.h"
+#include "notify.h"
 
 #define MAX_WORKERS 64
 
@@ -196,7 +197,11 @@ int main(void)
 
     signal(SIGPIPE, SIG_IGN);
     ap.db_path = env_or("FLIGHTDECK_DB", "var/flightdeck.db");
-    ap.workers = atoi(env_or("FLIGHTDECK_WORKERS", "8"));
+    ap.workers = atoi(env_or("FLIGHTDECK_WORKERS", "16"));
+    /* Long-polls may hold at most this many workers; the rest stay free for
+     * pages and API calls, however many runtimes wait. */
+    int longpolls = atoi(env_or("FLIGHTDECK_LONGPOLL_MAX", "0"));
+    notify_set_max_waiters(longpolls > 0 ? longpolls : ap.workers / 2);
     ap.max_body = (size_t)strtoull(env_or("FLIGHTDECK_MAX_BODY", "8388608"), NULL, 10);
     ap.version = FD_VERSION;
     /* Bodies are read with one FCGX_GetStr (int length): keep the limit sane. */

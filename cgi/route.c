@@ -8,6 +8,7 @@
 
 #define GET  HTTP_GET
 #define POST HTTP_POST
+#define DEL  HTTP_DELETE
 
 const route route_table[] = {
     /* method  pattern                              permission    flags                   handler */
@@ -18,11 +19,27 @@ const route route_table[] = {
     { POST, "/logout",                              PERM_PAGES,   ROUTE_PAGE | ROUTE_FORM, h_logout },
     { GET,  "/sessions",                            PERM_PAGES,   ROUTE_PAGE,             h_page_sessions },
     { GET,  "/sessions/{id}",                       PERM_PAGES,   ROUTE_PAGE,             h_page_session },
+    { POST, "/sessions/{id}/pause",                 PERM_PAUSE,   ROUTE_PAGE | ROUTE_FORM, h_page_action },
+    { POST, "/sessions/{id}/resume",                PERM_PAUSE,   ROUTE_PAGE | ROUTE_FORM, h_page_action },
+    { POST, "/sessions/{id}/cancel",                PERM_CANCEL,  ROUTE_PAGE | ROUTE_FORM, h_page_action },
+    { POST, "/sessions/{id}/delete",                PERM_DELETE,  ROUTE_PAGE | ROUTE_FORM, h_page_action },
+    { GET,  "/tasks",                               PERM_PAGES,   ROUTE_PAGE,             h_page_tasks },
+    { POST, "/tasks/{id}/complete",                 PERM_INPUT,   ROUTE_PAGE | ROUTE_FORM, h_page_task_complete },
     { POST, "/api/v1/sessions",                     PERM_RUNTIME, ROUTE_API,              h_api_sessions_create },
     { GET,  "/api/v1/sessions",                     PERM_READ,    ROUTE_API,              h_api_sessions_list },
     { GET,  "/api/v1/sessions/{id}",                PERM_READ,    ROUTE_API,              h_api_session_get },
     { POST, "/api/v1/sessions/{id}/events",         PERM_RUNTIME, ROUTE_API,              h_api_events_append },
     { GET,  "/api/v1/sessions/{id}/events",         PERM_READ,    ROUTE_API,              h_api_events_list },
+    { DEL,  "/api/v1/sessions/{id}",                PERM_DELETE,  ROUTE_API,              h_api_delete },
+    { POST, "/api/v1/sessions/{id}/pause",          PERM_PAUSE,   ROUTE_API,              h_api_pause },
+    { POST, "/api/v1/sessions/{id}/resume",         PERM_PAUSE,   ROUTE_API,              h_api_resume },
+    { POST, "/api/v1/sessions/{id}/cancel",         PERM_CANCEL,  ROUTE_API,              h_api_cancel },
+    { POST, "/api/v1/sessions/bulk",                PERM_READ,    ROUTE_API,              h_api_bulk },
+    { GET,  "/api/v1/sessions/{id}/control",        PERM_RUNTIME, ROUTE_API,              h_api_control },
+    { POST, "/api/v1/sessions/{id}/input",          PERM_INPUT,   ROUTE_API,              h_api_input },
+    { GET,  "/api/v1/sessions/{id}/client-tool-calls", PERM_INPUT, ROUTE_API,             h_api_client_calls },
+    { GET,  "/api/v1/tasks",                        PERM_READ,    ROUTE_API,              h_api_tasks },
+    { POST, "/api/v1/tasks/{id}/complete",          PERM_INPUT,   ROUTE_API,              h_api_task_complete },
 };
 const size_t route_count = sizeof route_table / sizeof route_table[0];
 

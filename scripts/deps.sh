@@ -5,7 +5,7 @@
 set -eu
 mode=${1:-run}
 pkgs="gcc make libc6-dev lighttpd libfcgi-dev libsqlite3-dev libcjson-dev libsodium-dev
-      libmd4c-dev libmd4c-html0-dev sqlite3 procps"
+      libmd4c-dev libmd4c-html0-dev libcurl4-openssl-dev sqlite3 procps"
 if [ "$mode" = test ]; then
   pkgs="$pkgs chromium curl"
   command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"

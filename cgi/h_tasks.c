@@ -1,0 +1,243 @@
+/* h_tasks: the Work Center — manual tool calls waiting for a person — as a
+ * page with a form per task and as JSON. Completing a task goes through
+ * ingest_resolve_call(), which records the result and resumes a paused
+ * session. A task's id is the id of its tool_call event. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "fmt.h"
+#include "handlers.h"
+#include "ingest.h"
+
+#define TASKS_MAX 500
+
+/* The task id parameter as an event id; 0 when malformed. */
+static long long task_id(ctx *c)
+{
+    char *end;
+    const char *s = ctx_param(c, 0);
+    long long id = strtoll(s, &end, 10);
+    return (*s && !*end && id > 0) ? id : 0;
+}
+
+/* Look up task `tid`: its session and tool call id (arena copies). Answers
+ * 404 (unknown, or outside the caller's projects) / 403 and returns 0;
+ * 1 when found and the caller may submit input; -1 on error. */
+static int task_find(ctx *c, long long tid, const char **sid, const char **tcid)
+{
+    sqlite3_stmt *st = db_stmt(c->db, SQL_TASK_GET);
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, tid);
+    int rc = db_step(st);
+    const char *project = "";
+    if (rc == SQLITE_ROW) {
+        *sid = arena_strdup(c->a, (const char *)sqlite3_column_text(st, 0));
+        *tcid = arena_strdup(c->a, (const char *)sqlite3_column_text(st, 1));
+        project = arena_strdup(c->a, (const char *)sqlite3_column_text(st, 3));
+    }
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return -1;
+    if (rc == SQLITE_DONE || !project || !auth_can(&c->who, PERM_READ, project)) {
+        ctx_error(c, 404, "not_found", "no task %lld", tid);
+        return 0;
+    }
+    if (!auth_can(&c->who, PERM_INPUT, project)) {
+        ctx_error(c, 403, "forbidden", "your role does not allow completing tasks here");
+        return 0;
+    }
+    return 1;
+}
+
+/* Run TASK_LIST for the caller's projects; call add(row) per task. */
+static int task_list(ctx *c, cJSON *out, cJSON *(*make)(ctx *, sqlite3_stmt *))
+{
+    const char *projects = auth_can_all(&c->who, PERM_READ)
+                               ? NULL : auth_projects_json(c->a, &c->who, PERM_READ);
+    sqlite3_stmt *st = db_stmt(c->db, SQL_TASK_LIST);
+    if (!st) return -1;
+    db_bind_text(st, 1, projects);
+    sqlite3_bind_int(st, 2, TASKS_MAX);
+    int rc;
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        cJSON *t = make(c, st);
+        if (t) cJSON_AddItemToArray(out, t);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/* Columns of TASK_LIST. */
+enum { T_EVENT, T_SESSION, T_NAME, T_AGENT, T_STATUS, T_TOOL, T_TCID, T_ARGS, T_STARTED };
+
+static const char *col(sqlite3_stmt *st, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? s : "";
+}
+
+static cJSON *task_json(ctx *c, sqlite3_stmt *st)
+{
+    char t[40];
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, T_EVENT));
+    cJSON_AddStringToObject(o, "session_id", col(st, T_SESSION));
+    cJSON_AddStringToObject(o, "session_name", col(st, T_NAME));
+    cJSON_AddStringToObject(o, "agent", col(st, T_AGENT));
+    cJSON_AddStringToObject(o, "tool", col(st, T_TOOL));
+    cJSON_AddStringToObject(o, "tool_call_id", col(st, T_TCID));
+    cJSON *args = cJSON_Parse(col(st, T_ARGS));
+    cJSON_AddItemToObject(o, "arguments", args ? args : cJSON_CreateObject());
+    fmt_rfc3339(sqlite3_column_int64(st, T_STARTED), t, sizeof t);
+    cJSON_AddStringToObject(o, "waiting_since", t);
+    (void)c;
+    return o;
+}
+
+hres h_api_tasks(ctx *c)
+{
+    cJSON *o = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(o, "data");
+    if (task_list(c, data, task_json)) { cJSON_Delete(o); return HR_ERROR; }
+    cJSON_AddNullToObject(o, "next_cursor");
+    return ctx_json(c, 200, o);
+}
+
+hres h_api_task_complete(ctx *c)
+{
+    long long tid = task_id(c);
+    if (!tid) return ctx_error(c, 404, "not_found", "no such task");
+    const char *sid = NULL, *tcid = NULL;
+    int ok = task_find(c, tid, &sid, &tcid);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    cJSON *in = ctx_body_json(c);
+    if (!in) return HR_OK;
+    for (const cJSON *m = in->child; m; m = m->next)
+        if (strcmp(m->string, "result") && strcmp(m->string, "rejected") && strcmp(m->string, "reason"))
+            return ctx_error_field(c, 422, "unknown_field", m->string, "unknown field \"%.40s\"", m->string);
+    const cJSON *result = cJSON_GetObjectItemCaseSensitive(in, "result");
+    int rejected = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "rejected"));
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(in, "reason");
+    if (rejected == (result != NULL))
+        return ctx_error(c, 422, "invalid_body", "send either {\"result\": ...} or {\"rejected\": true, \"reason\": \"...\"}");
+    if (reason && !cJSON_IsString(reason))
+        return ctx_error_field(c, 422, "invalid_field", "reason", "reason must be a string");
+    cJSON *error = NULL;
+    if (rejected) {
+        error = cJSON_CreateObject();
+        cJSON_AddStringToObject(error, "category", "rejected");
+        cJSON_AddStringToObject(error, "message", reason && *reason->valuestring
+                                                      ? reason->valuestring : "rejected by a person");
+    }
+    ingest_result res;
+    ingest_err err = { 0 };
+    int rc = ingest_resolve_call(c->db, sid, tcid, "waiting_for_human", rejected ? NULL : result,
+                                 error, auth_actor(c->a, &c->who), &res, &err);
+    cJSON_Delete(error);
+    if (rc) {
+        if (err.status >= 500 && err.status != 503) return HR_ERROR;
+        return ctx_error_field(c, err.status, err.code, err.field, "%s", err.message);
+    }
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)tid);
+    cJSON_AddStringToObject(o, "session_id", sid);
+    cJSON_AddStringToObject(o, "state", rejected ? "failed" : "succeeded");
+    cJSON_AddStringToObject(o, "session_status", res.status);
+    return ctx_json(c, 200, o);
+}
+
+static const char *status_label(const char *s)
+{
+    static const char *const map[][2] = {
+        { "pending", "Pending" }, { "running", "Running" }, { "retrying", "Retrying" },
+        { "pausing", "Pausing" }, { "paused", "Paused" }, { "canceling", "Canceling" },
+        { "canceled", "Canceled" }, { "completed", "Completed" }, { "failed", "Failed" } };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (!strcmp(map[i][0], s)) return map[i][1];
+    return s;
+}
+
+static cJSON *task_view(ctx *c, sqlite3_stmt *st)
+{
+    char t[64];
+    long long id = sqlite3_column_int64(st, T_EVENT);
+    cJSON *o = cJSON_CreateObject();
+    cJSON_AddNumberToObject(o, "id", (double)id);
+    cJSON_AddStringToObject(o, "complete_url", arena_printf(c->a, "/tasks/%lld/complete", id));
+    cJSON_AddStringToObject(o, "anchor", arena_printf(c->a, "task-%lld", id));
+    cJSON *s = cJSON_AddObjectToObject(o, "session");
+    const char *sid = col(st, T_SESSION);
+    cJSON_AddStringToObject(s, "id", sid);
+    cJSON_AddStringToObject(s, "url", arena_printf(c->a, "/sessions/%s", sid));
+    cJSON_AddStringToObject(s, "name", *col(st, T_NAME) ? col(st, T_NAME) : sid);
+    cJSON_AddStringToObject(s, "agent", col(st, T_AGENT));
+    cJSON_AddStringToObject(s, "status", col(st, T_STATUS));
+    cJSON_AddStringToObject(s, "status_label", status_label(col(st, T_STATUS)));
+    cJSON_AddStringToObject(o, "tool", col(st, T_TOOL));
+    cJSON_AddStringToObject(o, "tool_call_id", col(st, T_TCID));
+    cJSON *args = cJSON_Parse(col(st, T_ARGS));
+    char *pretty = args ? cJSON_Print(args) : NULL;
+    cJSON_AddStringToObject(o, "arguments_pretty", pretty ? pretty : col(st, T_ARGS));
+    cJSON_free(pretty);
+    cJSON_Delete(args);
+    int64_t since = sqlite3_column_int64(st, T_STARTED);
+    fmt_rfc3339(since, t, sizeof t);
+    cJSON_AddStringToObject(o, "waiting_since_iso", t);
+    fmt_abs(since, t, sizeof t);
+    cJSON_AddStringToObject(o, "waiting_since_abs", t);
+    fmt_rel(since, db_now_ms(), t, sizeof t);
+    cJSON_AddStringToObject(o, "waiting_since_rel", t);
+    return o;
+}
+
+hres h_page_tasks(ctx *c)
+{
+    cJSON *v = cJSON_CreateObject();
+    cJSON_AddStringToObject(v, "title", "Work Center · Flightdeck");
+    cJSON_AddBoolToObject(v, "nav_tasks", 1);
+    cJSON *tasks = cJSON_AddArrayToObject(v, "tasks");
+    if (task_list(c, tasks, task_view)) { cJSON_Delete(v); return HR_ERROR; }
+    int n = cJSON_GetArraySize(tasks);
+    cJSON_AddBoolToObject(v, "empty", n == 0);
+    cJSON_AddStringToObject(v, "count_text",
+                            arena_printf(c->a, "%d task%s waiting", n, n == 1 ? "" : "s"));
+    return ctx_render(c, 200, "tasks", v);
+}
+
+hres h_page_task_complete(ctx *c)
+{
+    long long tid = task_id(c);
+    if (!tid) return ctx_error(c, 404, "not_found", "No such task.");
+    const char *sid = NULL, *tcid = NULL;
+    int ok = task_find(c, tid, &sid, &tcid);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    const char *decision = http_kvs_get(&c->req.form, "decision");
+    const char *text = http_kvs_get(&c->req.form, "result");
+    const char *reason = http_kvs_get(&c->req.form, "reason");
+    int reject = decision && strcmp(decision, "reject") == 0;
+    cJSON *result = NULL, *error = NULL;
+    if (reject) {
+        error = cJSON_CreateObject();
+        cJSON_AddStringToObject(error, "category", "rejected");
+        cJSON_AddStringToObject(error, "message", reason && *reason ? reason : "rejected by a person");
+    } else {
+        /* An empty box means "done, nothing to report". */
+        result = text && *text ? cJSON_Parse(text) : cJSON_CreateObject();
+        if (!result)
+            return ctx_redirect_flash(c, arena_printf(c->a, "/tasks#task-%lld", tid), "error",
+                                      "The result is not valid JSON; nothing was changed.");
+    }
+    ingest_result res;
+    ingest_err err = { 0 };
+    int rc = ingest_resolve_call(c->db, sid, tcid, "waiting_for_human", result, error,
+                                 auth_actor(c->a, &c->who), &res, &err);
+    cJSON_Delete(result);
+    cJSON_Delete(error);
+    if (rc) {
+        if (err.status >= 500 && err.status != 503) return HR_ERROR;
+        return ctx_redirect_flash(c, "/tasks", "error", err.message);
+    }
+    return ctx_redirect_flash(c, "/tasks", "ok",
+                              reject ? "Task rejected; the agent has been told."
+                                     : "Task completed; the agent continues.");
+}
