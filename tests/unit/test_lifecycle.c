@@ -28,19 +28,21 @@ static const char *const statuses[] = { "pending", "running", "retrying", "pausi
  *   running -> retrying on retry, retrying -> running on recover;
  *   running, retrying, pausing -> completed on complete;
  *   any non-terminal -> failed on fail;
- *   pausing -> paused, canceling -> canceled once nothing executes (settle). */
+ *   pausing -> paused, canceling -> canceled once nothing executes (settle);
+ *   completed, failed -> running on a follow-up message (continue; cancel is
+ *   permanent, so a canceled session does not continue). */
 #define R "running"
 static const char *const expected[NSTATUS][LC__COUNT][2] = {
-    /*                start       pause                  resume      cancel                       retry            recover     complete                   fail                   settle */
-    /* pending   */ { { R, R },   { NULL, NULL },        { NULL, NULL }, { "canceled", "canceling" }, { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { "failed", "failed" }, { NULL, NULL } },
-    /* running   */ { { NULL, NULL }, { "paused", "pausing" }, { NULL, NULL }, { "canceled", "canceling" }, { "retrying", "retrying" }, { NULL, NULL }, { "completed", "completed" }, { "failed", "failed" }, { NULL, NULL } },
-    /* retrying  */ { { NULL, NULL }, { "paused", "pausing" }, { NULL, NULL }, { "canceled", "canceling" }, { NULL, NULL }, { R, R },     { "completed", "completed" }, { "failed", "failed" }, { NULL, NULL } },
-    /* pausing   */ { { NULL, NULL }, { NULL, NULL },        { NULL, NULL }, { NULL, NULL },              { NULL, NULL },  { NULL, NULL }, { "completed", "completed" }, { "failed", "failed" }, { "paused", NULL } },
-    /* paused    */ { { NULL, NULL }, { NULL, NULL },        { R, R },     { "canceled", "canceling" }, { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { "failed", "failed" }, { NULL, NULL } },
-    /* canceling */ { { NULL, NULL }, { NULL, NULL },        { NULL, NULL }, { NULL, NULL },              { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { "failed", "failed" }, { "canceled", NULL } },
-    /* canceled  */ { { NULL, NULL }, { NULL, NULL },        { NULL, NULL }, { NULL, NULL },              { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { NULL, NULL },         { NULL, NULL } },
-    /* completed */ { { NULL, NULL }, { NULL, NULL },        { NULL, NULL }, { NULL, NULL },              { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { NULL, NULL },         { NULL, NULL } },
-    /* failed    */ { { NULL, NULL }, { NULL, NULL },        { NULL, NULL }, { NULL, NULL },              { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { NULL, NULL },         { NULL, NULL } },
+    /*                start       pause                  resume      cancel                       retry            recover     complete                   fail                   settle          continue */
+    /* pending   */ { { R, R },   { NULL, NULL },        { NULL, NULL }, { "canceled", "canceling" }, { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { "failed", "failed" }, { NULL, NULL } , { NULL, NULL } },
+    /* running   */ { { NULL, NULL }, { "paused", "pausing" }, { NULL, NULL }, { "canceled", "canceling" }, { "retrying", "retrying" }, { NULL, NULL }, { "completed", "completed" }, { "failed", "failed" }, { NULL, NULL } , { NULL, NULL } },
+    /* retrying  */ { { NULL, NULL }, { "paused", "pausing" }, { NULL, NULL }, { "canceled", "canceling" }, { NULL, NULL }, { R, R },     { "completed", "completed" }, { "failed", "failed" }, { NULL, NULL } , { NULL, NULL } },
+    /* pausing   */ { { NULL, NULL }, { NULL, NULL },        { NULL, NULL }, { NULL, NULL },              { NULL, NULL },  { NULL, NULL }, { "completed", "completed" }, { "failed", "failed" }, { "paused", NULL } , { NULL, NULL } },
+    /* paused    */ { { NULL, NULL }, { NULL, NULL },        { R, R },     { "canceled", "canceling" }, { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { "failed", "failed" }, { NULL, NULL } , { NULL, NULL } },
+    /* canceling */ { { NULL, NULL }, { NULL, NULL },        { NULL, NULL }, { NULL, NULL },              { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { "failed", "failed" }, { "canceled", NULL } , { NULL, NULL } },
+    /* canceled  */ { { NULL, NULL }, { NULL, NULL },        { NULL, NULL }, { NULL, NULL },              { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { NULL, NULL },         { NULL, NULL } , { NULL, NULL } },
+    /* completed */ { { NULL, NULL }, { NULL, NULL },        { NULL, NULL }, { NULL, NULL },              { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { NULL, NULL },         { NULL, NULL } , { R, R } },
+    /* failed    */ { { NULL, NULL }, { NULL, NULL },        { NULL, NULL }, { NULL, NULL },              { NULL, NULL },  { NULL, NULL }, { NULL, NULL },           { NULL, NULL },         { NULL, NULL } , { R, R } },
 };
 #undef R
 
@@ -56,7 +58,8 @@ TEST(test_action_order_matches_table)
     CHECK_INT(LC_COMPLETE, 6);
     CHECK_INT(LC_FAIL, 7);
     CHECK_INT(LC_SETTLE, 8);
-    CHECK_INT(LC__COUNT, 9);
+    CHECK_INT(LC_CONTINUE, 9);
+    CHECK_INT(LC__COUNT, 10);
 }
 
 TEST(test_next_full_table)
@@ -128,7 +131,7 @@ TEST(test_terminal_and_tool_calls)
 TEST(test_action_names_round_trip)
 {
     static const char *const names[LC__COUNT] = { "start", "pause", "resume", "cancel", "retry",
-                                                  "recover", "complete", "fail", "settle" };
+                                                  "recover", "complete", "fail", "settle", "continue" };
     for (int a = 0; a < LC__COUNT; a++) {
         CHECK_STR(lc_action_name((lc_action)a), names[a]);
         CHECK_INT(lc_action_parse(names[a]), a);
