@@ -50,7 +50,7 @@ static int task_find(ctx *c, long long tid, const char **sid, const char **tcid)
     return 1;
 }
 
-/* Run TASK_LIST for the caller's projects; call add(row) per task. */
+/* Run TASK_LIST over the caller's projects, appending make(row) to out. */
 static int task_list(ctx *c, cJSON *out, cJSON *(*make)(ctx *, sqlite3_stmt *))
 {
     const char *projects = auth_can_all(&c->who, PERM_READ)
@@ -176,9 +176,12 @@ static cJSON *task_view(ctx *c, sqlite3_stmt *st)
     cJSON_AddStringToObject(o, "tool", col(st, T_TOOL));
     cJSON_AddStringToObject(o, "tool_call_id", col(st, T_TCID));
     cJSON *args = cJSON_Parse(col(st, T_ARGS));
-    char *pretty = args ? cJSON_Print(args) : NULL;
-    cJSON_AddStringToObject(o, "arguments_pretty", pretty ? pretty : col(st, T_ARGS));
-    cJSON_free(pretty);
+    /* No arguments ({} or nothing): leave the key out, the page says so. */
+    if (args && !(cJSON_IsObject(args) && !args->child)) {
+        char *pretty = cJSON_Print(args);
+        if (pretty) cJSON_AddStringToObject(o, "arguments_pretty", pretty);
+        cJSON_free(pretty);
+    }
     cJSON_Delete(args);
     int64_t since = sqlite3_column_int64(st, T_STARTED);
     fmt_rfc3339(since, t, sizeof t);
