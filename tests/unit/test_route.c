@@ -182,11 +182,17 @@ TEST(test_wrong_method_405)
             req_init(&req, m, path);
             unsigned allowed = 0;
             const route *got = route_match(&req, a, &allowed);
-            CHECK(got == NULL);
-            if (allowed != expect)
-                fprintf(stderr, "    %s method %u: allowed %u, expected %u\n", path, m, allowed,
-                        expect);
-            CHECK_INT(allowed, expect);
+            if (got) {
+                /* Another pattern may match the same path ("/api/v1/sessions/bulk"
+                 * is also a {id}); it must be a different route that takes m. */
+                CHECK(strcmp(got->pattern, route_table[i].pattern) != 0);
+                CHECK(got->methods & (m == HTTP_HEAD ? HTTP_GET : m));
+                continue;
+            }
+            if ((allowed & expect) != expect)
+                fprintf(stderr, "    %s method %u: allowed %u, expected at least %u\n", path, m,
+                        allowed, expect);
+            CHECK_INT(allowed & expect, expect);
         }
     }
     arena_free(a);
