@@ -106,6 +106,15 @@ hres h_api_sessions_list(ctx *c)
                                "cursor is not one this API returned");
     const char *status = http_kvs_get(&c->req.query, "status");
     const char *agent = http_kvs_get(&c->req.query, "agent");
+    static const char *const known[] = { "pending", "running", "retrying", "pausing", "paused",
+                                         "canceling", "canceled", "completed", "failed" };
+    if (status && *status) {
+        size_t k = 0;
+        while (k < sizeof known / sizeof known[0] && strcmp(known[k], status)) k++;
+        if (k == sizeof known / sizeof known[0])
+            return ctx_error_field(c, 400, "invalid_parameter", "status",
+                                   "unknown status \"%.40s\"", status);
+    }
     const char *projects = auth_can_all(&c->who, PERM_READ)
                                ? NULL : auth_projects_json(c->a, &c->who, PERM_READ);
 

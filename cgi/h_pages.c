@@ -436,7 +436,8 @@ hres h_page_session(ctx *c)
     add_opt(s, "error_message", col_text(st, R_ERROR));
     add_opt(s, "error_step", col_text(st, R_STEP));
     cJSON_AddBoolToObject(s, "failed", !strcmp(col_text(st, R_STATUS), "failed"));
-    add_pretty(s, "metadata_pretty", col_text(st, R_METADATA));
+    if (strcmp(col_text(st, R_METADATA), "{}") != 0)
+        add_pretty(s, "metadata_pretty", col_text(st, R_METADATA));
     cJSON *inputs = cJSON_Parse(col_text(st, R_INPUTS));
     cJSON *il = cJSON_AddArrayToObject(s, "inputs");
     for (cJSON *m = inputs ? inputs->child : NULL; m; m = m->next) {

@@ -345,6 +345,9 @@ int ingest_session_create(db *d, const cJSON *in, const char *actor, char *id_ou
         if (!ingest_id_valid(id))
             return fail(err, 422, "invalid_field", "id",
                         "id must be 1 to 64 characters of A-Z, a-z, 0-9, _ and -");
+        /* Reserved: /api/v1/sessions/bulk is a route, not a session. */
+        if (strcmp(id, "bulk") == 0)
+            return fail(err, 422, "invalid_field", "id", "\"bulk\" is reserved; choose another id");
         snprintf(id_out, INGEST_ID_MAX + 1, "%s", id);
     } else {
         memcpy(id_out, "ses_", 4);
