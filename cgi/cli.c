@@ -6,6 +6,7 @@
  *   flightdeck token create --name N --role R [--project P]
  *   flightdeck user add NAME --role R [--project P]   (password from stdin)
  *   flightdeck demo [--sessions N] [--seed S]
+ *   flightdeck simulate [--server URL] [--token T] [--sessions N] ...
  *
  * Exit codes: 0 ok, 1 failure, 2 usage error. */
 #include <errno.h>
@@ -20,6 +21,7 @@
 #include "auth.h"
 #include "db.h"
 #include "demo.h"
+#include "sim.h"
 
 #define EXIT_USAGE 2
 
@@ -36,6 +38,8 @@ static const char usage_text[] =
     "  user add NAME --role ROLE [--project P]\n"
     "                                 add a user; the password is read from stdin\n"
     "  demo [--sessions N] [--seed S] load demo sessions (default 300)\n"
+    "  simulate [options]             play agent sessions against a server over the API,\n"
+    "                                 obeying pause/resume/cancel (simulate --help)\n"
     "\n"
     "environment: FLIGHTDECK_DB (default var/flightdeck.db)\n";
 
@@ -220,6 +224,8 @@ int main(int argc, char **argv)
         fputs(usage_text, argc < 1 ? stderr : stdout);
         return argc < 1 ? EXIT_USAGE : 0;
     }
+    /* The reference runtime talks HTTP only; it never opens the database. */
+    if (!strcmp(argv[0], "simulate")) return sim_main(argc, argv);
     if (auth_init()) { fprintf(stderr, "flightdeck: libsodium failed to start\n"); return 1; }
     const char *cmd = argv[0], *sub = argc > 1 ? argv[1] : "";
     int known = !strcmp(cmd, "setup") || !strcmp(cmd, "demo") ||
