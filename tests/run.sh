@@ -87,6 +87,8 @@ run_unit() {
       grep -v '^ok - ' "$out" | sed 's/^/   /'
     else
       echo "   $name: $last"
+      # The mustache spec runner's per-module counts ("module comments: 12/12 passed").
+      grep -E '^module ' "$out" | sed 's/^/     /'
     fi
     pass=$((pass + p)) fail=$((fail + f))
   done
