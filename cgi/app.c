@@ -88,6 +88,21 @@ hres ctx_error_field(ctx *c, int status, const char *code, const char *field,
     return r;
 }
 
+hres ctx_conflict(ctx *c, const char *code, const char *status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (!ctx_is_api(c)) return ctx_error(c, 409, code, "%s", msg);
+    cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
+    cJSON_AddStringToObject(e, "code", code);
+    cJSON_AddStringToObject(e, "message", msg);
+    cJSON_AddStringToObject(o, "status", status);
+    return ctx_json(c, 409, o);
+}
+
 hres ctx_json(ctx *c, int status, cJSON *obj)
 {
     char *s = obj ? cJSON_PrintUnformatted(obj) : NULL;

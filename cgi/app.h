@@ -63,6 +63,12 @@ hres ctx_error(ctx *c, int status, const char *code, const char *fmt, ...)
 hres ctx_error_field(ctx *c, int status, const char *code, const char *field,
                      const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 
+/* 409 for the API with the session's current status beside the error:
+ * {"error":{"code","message"},"status":STATUS}, so a client needs no second
+ * request to learn why. */
+hres ctx_conflict(ctx *c, const char *code, const char *status, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 /* Answer with JSON. Takes ownership of obj (freed here, even on failure). */
 hres ctx_json(ctx *c, int status, cJSON *obj);
 

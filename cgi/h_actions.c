@@ -47,19 +47,15 @@ lc_result action_apply(ctx *c, int a, const char *id, char *from, char *to)
     return lifecycle_act(c->db, id, (lc_action)actions[a].action, actor, from, to);
 }
 
-/* The 409 body: the error and the status that refused the action. */
+/* 409: the action is not allowed in the session's current status. */
 static hres refused(ctx *c, const char *action, const char *status)
 {
-    cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
-    cJSON_AddStringToObject(e, "code", "invalid_transition");
-    char msg[160];
-    snprintf(msg, sizeof msg, "a %s session cannot be %s", status,
-             strcmp(action, "delete") == 0 ? "deleted (only completed, failed or canceled ones can)"
-             : strcmp(action, "pause") == 0 ? "paused"
-             : strcmp(action, "resume") == 0 ? "resumed" : "canceled");
-    cJSON_AddStringToObject(e, "message", msg);
-    cJSON_AddStringToObject(o, "status", status);
-    return ctx_json(c, 409, o);
+    return ctx_conflict(c, "invalid_transition", status, "a %s session cannot be %s", status,
+                        strcmp(action, "delete") == 0
+                            ? "deleted (only completed, failed or canceled ones can)"
+                        : strcmp(action, "pause") == 0  ? "paused"
+                        : strcmp(action, "resume") == 0 ? "resumed"
+                                                        : "canceled");
 }
 
 /* POST /api/v1/sessions/{id}/pause|resume|cancel and DELETE /api/v1/sessions/{id}. */
@@ -226,20 +222,6 @@ hres h_api_control(ctx *c)
     return ctx_json(c, 200, o);
 }
 
-/* Answer an ingest failure; 409s carry the session status. */
-static hres input_failed(ctx *c, const ingest_err *e)
-{
-    if (e->status >= 500 && e->status != 503) return HR_ERROR;
-    if (e->status == 409 && *e->session_status) {
-        cJSON *o = cJSON_CreateObject(), *er = cJSON_AddObjectToObject(o, "error");
-        cJSON_AddStringToObject(er, "code", e->code);
-        cJSON_AddStringToObject(er, "message", e->message);
-        cJSON_AddStringToObject(o, "status", e->session_status);
-        return ctx_json(c, 409, o);
-    }
-    return ctx_error_field(c, e->status, e->code, e->field, "%s", e->message);
-}
-
 hres h_api_input(ctx *c)
 {
     const char *id = ctx_param(c, 0);
@@ -262,7 +244,7 @@ hres h_api_input(ctx *c)
         cJSON_ReplaceItemInObjectCaseSensitive(ev, "type", cJSON_CreateString("user_message"));
         int rc = ingest_events(c->db, id, ev, actor, &res, NULL, &err);
         cJSON_Delete(ev);
-        if (rc) return input_failed(c, &err);
+        if (rc) return answer_ingest_err(c, &err);
     } else if (cJSON_IsString(type) && strcmp(type->valuestring, "tool_result") == 0) {
         const cJSON *tc = cJSON_GetObjectItemCaseSensitive(in, "tool_call_id");
         for (const cJSON *m = in->child; m; m = m->next)
@@ -275,7 +257,7 @@ hres h_api_input(ctx *c)
         if (ingest_resolve_call(c->db, id, tc->valuestring, "waiting_for_client",
                                 cJSON_GetObjectItemCaseSensitive(in, "result"),
                                 cJSON_GetObjectItemCaseSensitive(in, "error"), actor, &res, &err))
-            return input_failed(c, &err);
+            return answer_ingest_err(c, &err);
     } else {
         return ctx_error_field(c, 422, "invalid_field", "type",
                                "type must be \"message\" or \"tool_result\"");

@@ -46,20 +46,14 @@ static int cursor_parse(const char *s, long long *time, const char **id)
 }
 
 /* Turn an ingest error into the response; 409s carry the session status. */
-static hres answer_ingest_err(ctx *c, const ingest_err *e)
+hres answer_ingest_err(ctx *c, const ingest_err *e)
 {
     if (e->status >= 500 && e->status != 503) {
         fprintf(stderr, "flightdeck: ingest: %s\n", e->message);
         return HR_ERROR;
     }
-    if (e->status == 409 && *e->session_status) {
-        cJSON *o = cJSON_CreateObject(), *er = cJSON_AddObjectToObject(o, "error");
-        cJSON_AddStringToObject(er, "code", e->code);
-        cJSON_AddStringToObject(er, "message", e->message);
-        if (*e->field) cJSON_AddStringToObject(er, "field", e->field);
-        cJSON_AddStringToObject(o, "status", e->session_status);
-        return ctx_json(c, 409, o);
-    }
+    if (e->status == 409 && *e->session_status)
+        return ctx_conflict(c, e->code, e->session_status, "%s", e->message);
     if (e->status == 503) http_resp_header(&c->resp, "Retry-After", "1");
     return ctx_error_field(c, e->status, e->code, e->field, "%s", e->message);
 }

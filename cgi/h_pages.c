@@ -20,15 +20,6 @@
 static const char *const statuses[] = { "pending", "running", "retrying", "pausing", "paused",
                                         "canceling", "canceled", "completed", "failed", NULL };
 
-static const char *status_label(const char *s)
-{
-    static const char *const labels[] = { "Pending", "Running", "Retrying", "Pausing", "Paused",
-                                          "Canceling", "Canceled", "Completed", "Failed" };
-    for (int i = 0; statuses[i]; i++)
-        if (strcmp(statuses[i], s) == 0) return labels[i];
-    return s;
-}
-
 /* Add key only when s is non-empty: templates test optional values with
  * sections, and an absent key is false everywhere. */
 static void add_opt(cJSON *v, const char *key, const char *s)
@@ -92,7 +83,7 @@ static cJSON *session_view(ctx *c, sqlite3_stmt *st)
     cJSON_AddStringToObject(v, "agent", col_text(st, R_AGENT));
     cJSON_AddStringToObject(v, "kind", col_text(st, R_KIND));
     cJSON_AddStringToObject(v, "status", status);
-    cJSON_AddStringToObject(v, "status_label", status_label(status));
+    cJSON_AddStringToObject(v, "status_label", lifecycle_status_label(status));
     cJSON_AddStringToObject(v, "trigger_type", col_text(st, R_TRIGGER));
     add_opt(v, "trigger_source", col_text(st, R_SOURCE));
     add_opt(v, "project", col_text(st, R_PROJECT));
@@ -256,7 +247,7 @@ hres h_page_sessions(ctx *c)
     for (int i = 0; statuses[i]; i++) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "value", statuses[i]);
-        cJSON_AddStringToObject(o, "label", status_label(statuses[i]));
+        cJSON_AddStringToObject(o, "label", lifecycle_status_label(statuses[i]));
         cJSON_AddBoolToObject(o, "selected", status && strcmp(status, statuses[i]) == 0);
         cJSON_AddItemToArray(so, o);
     }
@@ -382,7 +373,7 @@ static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now)
             cJSON_AddStringToObject(called, "name", is_null(st, E_CALLED_NAME) ? cid : col_text(st, E_CALLED_NAME));
             const char *cs = is_null(st, E_CALLED_STATUS) ? "unknown" : col_text(st, E_CALLED_STATUS);
             cJSON_AddStringToObject(called, "status", cs);
-            cJSON_AddStringToObject(called, "status_label", status_label(cs));
+            cJSON_AddStringToObject(called, "status_label", lifecycle_status_label(cs));
         }
     } else if (!strcmp(type, "error")) {
         cJSON_AddBoolToObject(v, "is_error", 1);
@@ -406,7 +397,7 @@ static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now)
         const char *to = body_str(body, "to");
         add_opt(l, "from", body_str(body, "from"));
         add_opt(l, "to", to);
-        cJSON_AddStringToObject(l, "label", arena_printf(c->a, "%s by %s", status_label(to),
+        cJSON_AddStringToObject(l, "label", arena_printf(c->a, "%s by %s", lifecycle_status_label(to),
                                                          body_str(body, "actor")));
     } else {
         cJSON_AddBoolToObject(v, "is_other", 1);
@@ -467,7 +458,7 @@ hres h_page_session(ctx *c)
         cJSON_AddStringToObject(o, "name", *col_text(st, 1) ? col_text(st, 1) : cid);
         cJSON_AddStringToObject(o, "agent", col_text(st, 2));
         cJSON_AddStringToObject(o, "status", cs);
-        cJSON_AddStringToObject(o, "status_label", status_label(cs));
+        cJSON_AddStringToObject(o, "status_label", lifecycle_status_label(cs));
         cJSON_AddItemToArray(children, o);
     }
     sqlite3_reset(st);

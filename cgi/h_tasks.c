@@ -10,6 +10,7 @@
 #include "fmt.h"
 #include "handlers.h"
 #include "ingest.h"
+#include "lifecycle.h"
 
 #define TASKS_MAX 500
 
@@ -134,27 +135,13 @@ hres h_api_task_complete(ctx *c)
     int rc = ingest_resolve_call(c->db, sid, tcid, "waiting_for_human", rejected ? NULL : result,
                                  error, auth_actor(c->a, &c->who), &res, &err);
     cJSON_Delete(error);
-    if (rc) {
-        if (err.status >= 500 && err.status != 503) return HR_ERROR;
-        return ctx_error_field(c, err.status, err.code, err.field, "%s", err.message);
-    }
+    if (rc) return answer_ingest_err(c, &err);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)tid);
     cJSON_AddStringToObject(o, "session_id", sid);
     cJSON_AddStringToObject(o, "state", rejected ? "failed" : "succeeded");
     cJSON_AddStringToObject(o, "session_status", res.status);
     return ctx_json(c, 200, o);
-}
-
-static const char *status_label(const char *s)
-{
-    static const char *const map[][2] = {
-        { "pending", "Pending" }, { "running", "Running" }, { "retrying", "Retrying" },
-        { "pausing", "Pausing" }, { "paused", "Paused" }, { "canceling", "Canceling" },
-        { "canceled", "Canceled" }, { "completed", "Completed" }, { "failed", "Failed" } };
-    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
-        if (!strcmp(map[i][0], s)) return map[i][1];
-    return s;
 }
 
 static cJSON *task_view(ctx *c, sqlite3_stmt *st)
@@ -172,7 +159,7 @@ static cJSON *task_view(ctx *c, sqlite3_stmt *st)
     cJSON_AddStringToObject(s, "name", *col(st, T_NAME) ? col(st, T_NAME) : sid);
     cJSON_AddStringToObject(s, "agent", col(st, T_AGENT));
     cJSON_AddStringToObject(s, "status", col(st, T_STATUS));
-    cJSON_AddStringToObject(s, "status_label", status_label(col(st, T_STATUS)));
+    cJSON_AddStringToObject(s, "status_label", lifecycle_status_label(col(st, T_STATUS)));
     cJSON_AddStringToObject(o, "tool", col(st, T_TOOL));
     cJSON_AddStringToObject(o, "tool_call_id", col(st, T_TCID));
     cJSON *args = cJSON_Parse(col(st, T_ARGS));

@@ -25,6 +25,10 @@ hres h_api_sessions_list(ctx *c);
 hres h_api_session_get(ctx *c);
 hres h_api_events_append(ctx *c);
 hres h_api_events_list(ctx *c);
+/* Answer an ingest failure with its status; 409s carry the session status.
+ * (Declared with a forward struct so handlers.h needs no ingest.h.) */
+struct ingest_err;
+hres answer_ingest_err(ctx *c, const struct ingest_err *e);
 
 /* h_actions.c: lifecycle over the API */
 hres h_api_pause(ctx *c);

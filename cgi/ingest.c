@@ -522,6 +522,20 @@ static int session_status(db *d, const char *sid, char status[16])
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
 }
 
+/* State of tool call tcid of session sid into state (24 bytes): 1 found,
+ * 0 not found, -1 on error. */
+static int toolcall_state(db *d, const char *sid, const char *tcid, char state[24])
+{
+    sqlite3_stmt *st = db_stmt(d, SQL_TOOLCALL_STATE);
+    if (!st) return -1;
+    db_bind_text(st, 1, sid);
+    db_bind_text(st, 2, tcid);
+    int rc = db_step(st);
+    if (rc == SQLITE_ROW) snprintf(state, 24, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
 /* Apply one validated event inside the open transaction. */
 static int apply_event(db *d, const char *sid, const cJSON *ev, const char *actor, int64_t now,
                        char status[16], cJSON *ids, ingest_err *err)
@@ -646,6 +660,12 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const char *acto
     }
 
     const char *tcid = str(ev, "tool_call_id", NULL);
+    char prev[24] = ""; /* the tool call's state before this event */
+    int found = 0;
+    if (t == EV_TOOL_CALL || t == EV_TOOL_RESULT) {
+        found = toolcall_state(d, sid, tcid, prev);
+        if (found < 0) goto dberr;
+    }
     if (t == EV_TOOL_CALL) {
         if (!lifecycle_accepts_tool_calls(status)) {
             snprintf(err->session_status, sizeof err->session_status, "%s", status);
@@ -653,26 +673,12 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const char *acto
                  "the session is %s: no new tool call may start", status);
             goto out;
         }
-        st = db_stmt(d, SQL_TOOLCALL_STATE);
-        if (!st) goto dberr;
-        db_bind_text(st, 1, sid);
-        db_bind_text(st, 2, tcid);
-        int exists = db_step(st) == SQLITE_ROW;
-        sqlite3_reset(st);
-        if (exists) {
+        if (found) {
             fail(err, 409, "tool_call_exists", "tool_call_id",
                  "tool call \"%.64s\" was already started", tcid);
             goto out;
         }
     } else if (t == EV_TOOL_RESULT) {
-        st = db_stmt(d, SQL_TOOLCALL_STATE);
-        if (!st) goto dberr;
-        db_bind_text(st, 1, sid);
-        db_bind_text(st, 2, tcid);
-        int found = db_step(st) == SQLITE_ROW;
-        char state[24] = "";
-        if (found) snprintf(state, sizeof state, "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
         if (!found) {
             fail(err, 422, "unknown_tool_call", "tool_call_id",
                  "no tool call \"%.64s\" in this session", tcid);
@@ -680,9 +686,9 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const char *acto
         }
         /* A call already canceled (it was waiting when the session was
          * canceled) keeps that outcome; the late result is still recorded. */
-        if (strcmp(state, "succeeded") == 0 || strcmp(state, "failed") == 0) {
+        if (strcmp(prev, "succeeded") == 0 || strcmp(prev, "failed") == 0) {
             fail(err, 409, "tool_call_ended", "tool_call_id",
-                 "tool call \"%.64s\" has already ended (%s)", tcid, state);
+                 "tool call \"%.64s\" has already ended (%s)", tcid, prev);
             goto out;
         }
     }
@@ -721,14 +727,6 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const char *acto
             if (db_exec(st)) goto dberr;
         }
     } else if (t == EV_TOOL_RESULT) {
-        st = db_stmt(d, SQL_TOOLCALL_STATE);
-        if (!st) goto dberr;
-        db_bind_text(st, 1, sid);
-        db_bind_text(st, 2, tcid);
-        char prev[24] = "";
-        if (db_step(st) == SQLITE_ROW)
-            snprintf(prev, sizeof prev, "%s", (const char *)sqlite3_column_text(st, 0));
-        sqlite3_reset(st);
         const cJSON *e = cJSON_GetObjectItemCaseSensitive(ev, "error");
         int failed = cJSON_IsObject(e);
         int canceled = strcmp(prev, "canceled") == 0 || strcmp(status, "canceling") == 0 ||
@@ -885,14 +883,9 @@ int ingest_resolve_call(db *d, const char *sid, const char *tcid, const char *ex
     }
     /* The state is checked inside the write transaction: two people
      * completing the same task cannot both succeed. */
-    sqlite3_stmt *st = db_stmt(d, SQL_TOOLCALL_STATE);
-    if (!st) goto dberr;
-    db_bind_text(st, 1, sid);
-    db_bind_text(st, 2, tcid);
     char state[24] = "";
-    int found = db_step(st) == SQLITE_ROW;
-    if (found) snprintf(state, sizeof state, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
+    int found = toolcall_state(d, sid, tcid, state);
+    if (found < 0) goto dberr;
     if (!found) {
         fail(err, 404, "not_found", "tool_call_id", "no tool call \"%.64s\" in this session", tcid);
         goto rollback;

@@ -28,6 +28,17 @@ int lc_action_parse(const char *name)
 
 static int is(const char *s, const char *t) { return strcmp(s, t) == 0; }
 
+const char *lifecycle_status_label(const char *s)
+{
+    static const char *const map[][2] = {
+        { "pending", "Pending" }, { "running", "Running" }, { "retrying", "Retrying" },
+        { "pausing", "Pausing" }, { "paused", "Paused" }, { "canceling", "Canceling" },
+        { "canceled", "Canceled" }, { "completed", "Completed" }, { "failed", "Failed" } };
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (is(map[i][0], s)) return map[i][1];
+    return s;
+}
+
 int lifecycle_is_terminal(const char *s)
 {
     return is(s, "completed") || is(s, "failed") || is(s, "canceled");

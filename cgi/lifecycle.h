@@ -42,6 +42,9 @@ int lc_action_parse(const char *name);
  * nothing to settle. */
 const char *lifecycle_next(const char *status, lc_action action, int executing);
 
+/* The status as people read it ("paused" -> "Paused"); s itself if unknown. */
+const char *lifecycle_status_label(const char *status);
+
 /* Is the status terminal (completed, failed, canceled)? */
 int lifecycle_is_terminal(const char *status);
 /* May a new tool call start in this status? (running, retrying) */
