@@ -285,3 +285,49 @@ DB_SQL_ENUM(DEMO_SHIFT_AUDIT,
     "UPDATE audit SET " DEMO_MOVE("time") " WHERE time >= ?3 AND session_id = ?1")
 /* The id the next event will get at least (events.id only grows). */
 DB_SQL_ENUM(DEMO_NEXT_EVENT_ID, "SELECT coalesce(max(id), 0) + 1 FROM events")
+
+/* ---- access: throttling, users, grants, tokens, audit (002) ---- */
+/* ?1 key -> failures, locked_until */
+DB_SQL_ENUM(THROTTLE_GET, "SELECT failures, locked_until FROM login_throttle WHERE key = ?1")
+/* One more failure for ?1 at ?2; from the 5th on, lock for 2^(n-5) s, at most 15 min. */
+DB_SQL_ENUM(THROTTLE_FAIL,
+    "INSERT INTO login_throttle (key, failures, last_failure, locked_until) VALUES (?1, 1, ?2, 0) "
+    "ON CONFLICT (key) DO UPDATE SET "
+    "failures = CASE WHEN ?2 - last_failure > 900000 THEN 1 ELSE failures + 1 END, "
+    "last_failure = ?2, "
+    "locked_until = CASE WHEN ?2 - last_failure > 900000 OR failures + 1 < 5 THEN 0 "
+    "ELSE ?2 + min(900000, 1000 * (1 << min(20, failures + 1 - 5))) END")
+DB_SQL_ENUM(THROTTLE_CLEAR, "DELETE FROM login_throttle WHERE key = ?1")
+/* Users with their grants as JSON. */
+DB_SQL_ENUM(USER_LIST,
+    "SELECT u.id, u.username, u.disabled, u.created_at, "
+    "(SELECT json_group_array(json_object('id', g.id, 'role', g.role, 'project', g.project)) "
+    " FROM grants g WHERE g.user_id = u.id) AS grants_json FROM users u ORDER BY u.username")
+DB_SQL_ENUM(USER_BY_ID, "SELECT id, username, disabled FROM users WHERE id = ?1")
+/* ?1 id ?2 disabled (0/1) */
+DB_SQL_ENUM(USER_SET_DISABLED, "UPDATE users SET disabled = ?2 WHERE id = ?1")
+/* ?1 id ?2 hash */
+DB_SQL_ENUM(USER_SET_PASSWORD_ID, "UPDATE users SET password_hash = ?2 WHERE id = ?1")
+/* Sign a user out everywhere (disabled, password changed). */
+DB_SQL_ENUM(WEBSESS_DELETE_USER, "DELETE FROM web_sessions WHERE user_id = ?1")
+/* ?1 grant id -> who and what was revoked */
+DB_SQL_ENUM(GRANT_DELETE,
+    "DELETE FROM grants WHERE id = ?1 RETURNING user_id, token_id, role, project")
+/* ?1 user ?2 role ?3 project (NULL = all) -> grant id */
+DB_SQL_ENUM(GRANT_FIND,
+    "SELECT id FROM grants WHERE user_id = ?1 AND role = ?2 AND project IS ?3")
+/* Tokens with their grants; never the hash. */
+DB_SQL_ENUM(TOKEN_LIST,
+    "SELECT t.id, t.name, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, "
+    "(SELECT json_group_array(json_object('id', g.id, 'role', g.role, 'project', g.project)) "
+    " FROM grants g WHERE g.token_id = t.id) AS grants_json FROM api_tokens t ORDER BY t.name")
+/* ?1 id ?2 now */
+DB_SQL_ENUM(TOKEN_REVOKE,
+    "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
+DB_SQL_ENUM(TOKEN_BY_NAME, "SELECT id FROM api_tokens WHERE name = ?1")
+/* Newest first, filterable. ?1 actor ?2 action ?3 session ?4 before id ?5 limit */
+DB_SQL_ENUM(AUDIT_LIST,
+    "SELECT id, time, actor, action, session_id, from_status, to_status, detail FROM audit "
+    "WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) "
+    "AND (?3 IS NULL OR session_id = ?3) AND (?4 IS NULL OR id < ?4) "
+    "ORDER BY id DESC LIMIT ?5")

@@ -51,6 +51,27 @@ hres h_login_form(ctx *c)
     return login_render(c, 200, NULL, NULL, http_kvs_get(&c->req.query, "next"));
 }
 
+/* Milliseconds until sign-in key `key` may try again (0: now). */
+static int64_t throttle_wait(ctx *c, const char *key, int64_t now)
+{
+    sqlite3_stmt *st = db_stmt(c->db, SQL_THROTTLE_GET);
+    if (!st) return 0;
+    db_bind_text(st, 1, key);
+    int64_t until = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 1) : 0;
+    sqlite3_reset(st);
+    return until > now ? until - now : 0;
+}
+
+/* Count a failure (fail=1) or clear the record (fail=0); best effort. */
+static void throttle_note(ctx *c, const char *key, int fail, int64_t now)
+{
+    sqlite3_stmt *st = db_stmt(c->db, fail ? SQL_THROTTLE_FAIL : SQL_THROTTLE_CLEAR);
+    if (!st) return;
+    db_bind_text(st, 1, key);
+    if (fail) sqlite3_bind_int64(st, 2, now);
+    db_exec(st);
+}
+
 /* Write an audit entry for a sign-in attempt; best effort. */
 static void audit_login(ctx *c, const char *username, int ok)
 {
@@ -77,6 +98,22 @@ hres h_login_post(ctx *c)
     if (!user || !*user || !pass || !*pass)
         return login_render(c, 400, "Enter your username and password.", user, next);
 
+    /* Repeated failures slow down both the account and the address: from the
+     * fifth in a row, each waits twice as long as the last (up to 15 min),
+     * and no password is even checked meanwhile. */
+    int64_t now = db_now_ms();
+    const char *ukey = arena_printf(c->a, "user:%.64s", user);
+    const char *akey = arena_printf(c->a, "addr:%s", c->req.remote_addr);
+    if (!ukey || !akey) return HR_ERROR;
+    int64_t wait = throttle_wait(c, ukey, now), await_ = throttle_wait(c, akey, now);
+    if (await_ > wait) wait = await_;
+    if (wait > 0) {
+        char *retry = arena_printf(c->a, "%lld", (long long)(wait + 999) / 1000);
+        if (retry) http_resp_header(&c->resp, "Retry-After", retry);
+        return login_render(c, 429, arena_printf(c->a, "Too many failed sign-ins. Try again in %lld s.",
+                                                 (long long)(wait + 999) / 1000), user, next);
+    }
+
     sqlite3_stmt *st = db_stmt(c->db, SQL_USER_BY_NAME);
     if (!st) return HR_ERROR;
     db_bind_text(st, 1, user);
@@ -91,8 +128,11 @@ hres h_login_post(ctx *c)
     sqlite3_reset(st);
     int ok = hash && auth_password_verify(hash, pass) && !disabled;
     audit_login(c, user, ok);
-    if (!ok)
+    throttle_note(c, ukey, !ok, now);
+    if (!ok) {
+        throttle_note(c, akey, 1, now);
         return login_render(c, 401, "Wrong username or password.", user, next);
+    }
 
     /* A new random session id on every sign-in: no session fixation. */
     char sid[44], csrf[33];
@@ -100,7 +140,6 @@ hres h_login_post(ctx *c)
     auth_random_id(sid, 43);
     auth_random_id(csrf, 32);
     auth_hash_secret(sid, strlen(sid), sid_hash);
-    int64_t now = db_now_ms();
     st = db_stmt(c->db, SQL_WEBSESS_INSERT);
     if (!st) return HR_ERROR;
     sqlite3_bind_blob(st, 1, sid_hash, sizeof sid_hash, SQLITE_STATIC);
