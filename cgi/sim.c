@@ -107,7 +107,8 @@ static const char sim_usage_text[] =
     "  --help             this text\n"
     "\n"
     "Pause, resume or cancel a session from the browser or the API while it runs:\n"
-    "the simulator finishes the call in flight, then waits or stops.\n"
+    "the simulator finishes the call in flight, then stops on cancel, or waits on\n"
+    "pause (for as long as it takes) until the session is resumed or canceled.\n"
     "\n"
     "exit status: 0 every session ended in a status consistent with what happened;\n"
     "1 a request failed after retries, the token was refused, or the server broke\n"
@@ -209,6 +210,13 @@ static int sim_parse_args(int argc, char **argv, sim_opts *o)
         } else {
             snprintf(name, sizeof name, "%s", a);
         }
+        int flag = !strcmp(name, "--help") || !strcmp(name, "-h") || !strcmp(name, "--json") ||
+                   !strcmp(name, "--verbose") || !strcmp(name, "-v");
+        if (flag && v) {
+            char msg[64];
+            snprintf(msg, sizeof msg, "%s takes no value", name);
+            return sim_usage(msg);
+        }
         if (!strcmp(name, "--help") || !strcmp(name, "-h")) return sim_usage(NULL);
         if (!strcmp(name, "--json")) { o->json = 1; continue; }
         if (!strcmp(name, "--verbose") || !strcmp(name, "-v")) { o->verbose = 1; continue; }
@@ -305,21 +313,26 @@ static unsigned sim_rng_below(uint64_t *s, unsigned n)
 /* Sticky-error builders, in the manner of buf: each sets *bad when an
  * allocation fails (or its parent is NULL), so a builder checks once, at
  * its end, instead of after every member. */
+
+/* Add string v as member k of o. */
 static void j_str(cJSON *o, const char *k, const char *v, int *bad)
 {
     if (!o || !cJSON_AddStringToObject(o, k, v)) *bad = 1;
 }
 
+/* Add number v as member k of o. */
 static void j_num(cJSON *o, const char *k, double v, int *bad)
 {
     if (!o || !cJSON_AddNumberToObject(o, k, v)) *bad = 1;
 }
 
+/* Add boolean v as member k of o. */
 static void j_bool(cJSON *o, const char *k, int v, int *bad)
 {
     if (!o || !cJSON_AddBoolToObject(o, k, v)) *bad = 1;
 }
 
+/* Add an empty object as member k of o and return it (NULL, *bad set, on failure). */
 static cJSON *j_obj(cJSON *o, const char *k, int *bad)
 {
     cJSON *c = o ? cJSON_AddObjectToObject(o, k) : NULL;
@@ -382,7 +395,9 @@ typedef struct sim_http {
 typedef struct sim_resp {
     long   code;    /* HTTP status */
     cJSON *json;    /* the body, or NULL when empty or not JSON */
-    int    retried; /* attempts beyond the first: an earlier one may have been applied */
+    int    retried; /* our attempts beyond the first. Even at 0 an earlier copy may
+                       have been applied: libcurl resends on its own when a reused
+                       connection dies before the answer */
 } sim_resp;
 
 /* Release an answer's body (safe on a zeroed one). */
@@ -607,6 +622,8 @@ static int sim_in(const char *s, const char *const *set)
     return 0;
 }
 
+/* Status classes (DESIGN.md section 4): may a tool call start; is a pause
+ * under way; is a cancel under way or done; did the runtime end it. */
 static int st_accepts_calls(const char *s) { return !strcmp(s, "running") || !strcmp(s, "retrying"); }
 static int st_paused(const char *s) { return !strcmp(s, "pausing") || !strcmp(s, "paused"); }
 static int st_canceled(const char *s) { return !strcmp(s, "canceling") || !strcmp(s, "canceled"); }
@@ -706,8 +723,11 @@ static int sim_control(sim_sess *s, int wait)
             rc = sim_fail(s, "protocol: control says tool_calls_allowed=%s while %s",
                           cJSON_IsTrue(allowed) ? "true" : "false", st);
         if (seq > s->seq) s->seq = seq;
-        if (rc == 0 && wait > 0 && !changed && s->h->retry_after > 0)
-            sim_sleep_ms((s->h->retry_after > 5 ? 5 : s->h->retry_after) * 1000L);
+        if (rc == 0 && wait > 0 && !changed && s->h->retry_after > 0) {
+            long secs = s->h->retry_after > 5 ? 5 : s->h->retry_after;
+            sim_log(s, "no long-poll slot free: asking again in %ld s", secs);
+            sim_sleep_ms(secs * 1000L);
+        }
     }
     sim_resp_fini(&r);
     return rc;
@@ -719,12 +739,12 @@ static int sim_control(sim_sess *s, int wait)
  * canceled, ended by someone else, or deleted. */
 static sim_flow sim_gate(sim_sess *s)
 {
-    int e = sim_control(s, 0);
+    int e = sim_control(s, 0), told = 0;
     for (;;) {
         if (e < 0) return SIM_ERR;
         if (e > 0) return SIM_STOP;
         if (st_paused(s->status)) {
-            sim_log(s, "%s: waiting for resume or cancel", s->status);
+            if (!told++) sim_log(s, "%s: waiting for resume or cancel", s->status);
             e = sim_control(s, SIM_POLL_S);
             continue;
         }
@@ -745,6 +765,7 @@ typedef struct sim_ack {
     int       accepted, duplicates;
     long long seq0;      /* sequence of the first event (0 when it has no row) */
     char      code[48];  /* error code of a 409 */
+    char      status[16]; /* the status this answer reported (a resend may see a later one) */
 } sim_ack;
 
 typedef enum sim_sent { SENT_OK, SENT_CONFLICT, SENT_GONE, SENT_ERR } sim_sent;
@@ -766,7 +787,9 @@ static int sim_ack_read(sim_sess *s, const cJSON *j, int n, sim_ack *a, long lon
         if (seqs[i] > s->seq) s->seq = seqs[i];
     }
     a->seq0 = seqs[0];
-    return sim_status_set(s, j_get_str(j, "status"));
+    const char *st = j_get_str(j, "status");
+    snprintf(a->status, sizeof a->status, "%s", st ? st : "");
+    return sim_status_set(s, st);
 }
 
 /* Resend an acknowledged request verbatim, as a runtime does when the answer
@@ -834,14 +857,10 @@ static sim_sent sim_send(sim_sess *s, const cJSON *evs, sim_ack *a)
     sim_sent rc = SENT_ERR;
     if (sim_req(s, "POST", path, body, 0, &r)) goto out;
     if (r.code == 200) {
+        /* Duplicates are normal here even on our first attempt: libcurl
+         * itself resends a request whose reused connection died before any
+         * answer, and the server may have applied the first copy. */
         if (sim_ack_read(s, r.json, n, a, seqs)) goto done;
-        /* Our keys are new (the session id carries a per-run nonce), so a
-         * duplicate is only possible when an earlier attempt got through. */
-        if (a->duplicates > 0 && r.retried == 0) {
-            sim_fail(s, "protocol: %d new event id(s) were acknowledged as duplicates",
-                     a->duplicates);
-            goto done;
-        }
         s->events_sent += a->accepted;
         s->duplicates += a->duplicates;
         rc = SENT_OK;
@@ -1020,9 +1039,9 @@ static sim_flow sim_call_start(sim_sess *s, const char *tcid, const char *tool, 
         if (r == SENT_OK) {
             /* A call recorded now (not a duplicate of an earlier attempt) was
              * recorded in a status that allows it, and the answer says so. */
-            if (a.accepted == 1 && !st_accepts_calls(s->status)) {
+            if (a.accepted == 1 && !st_accepts_calls(a.status)) {
                 sim_fail(s, "protocol: tool call %s was recorded while the session is %s", tcid,
-                         s->status);
+                         a.status);
                 return SIM_ERR;
             }
             s->tool_calls++;
@@ -1110,12 +1129,58 @@ static sim_flow sim_call_result(sim_sess *s, const char *tcid, const char *tool,
     return f;
 }
 
+/* Look for the tool_result of call tcid among the session's events after
+ * sequence *after (advanced past everything read, page by page). 1 found
+ * (*rejected: it carries an error), 0 not there, 2 the session is gone,
+ * -1 failed. */
+static int sim_find_result(sim_sess *s, const char *tcid, long long *after, int *rejected)
+{
+    char path[200];
+    for (;;) {
+        sim_resp r;
+        snprintf(path, sizeof path,
+                 "/api/v1/sessions/%s/events?after=%lld&type=tool_result&limit=1000", s->id,
+                 *after);
+        if (sim_req(s, "GET", path, NULL, 0, &r)) return -1;
+        if (r.code == 404) {
+            s->gone = 1;
+            sim_resp_fini(&r);
+            return 2;
+        }
+        const cJSON *data = cJSON_GetObjectItemCaseSensitive(r.json, "data");
+        if (r.code != 200 || !cJSON_IsArray(data)) {
+            sim_fail(s, "GET events: HTTP %ld %.120s", r.code, j_err_msg(r.json));
+            sim_resp_fini(&r);
+            return -1;
+        }
+        int found = 0;
+        for (const cJSON *ev = data->child; ev && !found; ev = ev->next) {
+            long long seq = (long long)j_get_num(ev, "seq", 0);
+            const char *id = j_get_str(ev, "tool_call_id");
+            if (seq > *after) *after = seq;
+            if (id && !strcmp(id, tcid)) {
+                found = 1;
+                const cJSON *body = cJSON_GetObjectItemCaseSensitive(ev, "data");
+                *rejected = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(body, "error"));
+            }
+        }
+        int more = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r.json, "next_cursor"));
+        sim_resp_fini(&r);
+        if (found) return 1;
+        if (!more) return 0;
+    }
+}
+
 /* A client call: the runtime's client executes it. Acting as that client,
  * fetch the calls waiting for it (ours must be listed), "execute" it, and
  * post its result to /input. The call is canceled at once when the session
  * is canceled, so a missing call or a 409 tool_call_not_waiting is fine
- * then; and a 409 after a retried post means the lost attempt delivered it. */
-static sim_flow sim_client_call(sim_sess *s, const char *tcid, const char *tool)
+ * then. /input has no idempotency key: when it answers tool_call_not_waiting
+ * otherwise, a copy whose answer was lost may have delivered the result, so
+ * look for it after the call's event (sequence call_seq) before calling it
+ * a violation. */
+static sim_flow sim_client_call(sim_sess *s, const char *tcid, const char *tool,
+                                long long call_seq)
 {
     char path[160];
     sim_resp r;
@@ -1172,9 +1237,17 @@ static sim_flow sim_client_call(sim_sess *s, const char *tcid, const char *tool)
         if (strcmp(code, "tool_call_not_waiting") == 0 && st_canceled(s->status)) {
             s->canceled = 1;
             f = SIM_STOP;
-        } else if (strcmp(code, "tool_call_not_waiting") == 0 && r.retried) {
-            s->events_sent++;
-            f = SIM_GO;
+        } else if (strcmp(code, "tool_call_not_waiting") == 0) {
+            int rejected = 0, found = sim_find_result(s, tcid, &call_seq, &rejected);
+            if (found == 1) {
+                s->events_sent++;
+                f = SIM_GO;
+            } else if (found == 2) {
+                f = SIM_STOP;
+            } else if (found == 0) {
+                sim_fail(s, "protocol: the client's result for %s refused as not waiting, "
+                            "but no result is recorded (%s)", tcid, s->status);
+            }
         } else {
             sim_fail(s, "protocol: the client's result for %s refused with 409 %s (%s)", tcid,
                      code, s->status);
@@ -1195,43 +1268,16 @@ static sim_flow sim_client_call(sim_sess *s, const char *tcid, const char *tool)
 static sim_flow sim_manual_wait(sim_sess *s, const char *tcid, const char *tool, long long after,
                                 int *rejected)
 {
-    char path[200];
     int told = 0;
     *rejected = 0;
     for (;;) {
-        sim_resp r;
-        snprintf(path, sizeof path, "/api/v1/sessions/%s/events?after=%lld&type=tool_result&limit=1000",
-                 s->id, after);
-        if (sim_req(s, "GET", path, NULL, 0, &r)) return SIM_ERR;
-        if (r.code == 404) {
-            s->gone = 1;
-            sim_resp_fini(&r);
-            return SIM_STOP;
-        }
-        const cJSON *data = cJSON_GetObjectItemCaseSensitive(r.json, "data");
-        if (r.code != 200 || !cJSON_IsArray(data)) {
-            sim_fail(s, "GET events: HTTP %ld %.120s", r.code, j_err_msg(r.json));
-            sim_resp_fini(&r);
-            return SIM_ERR;
-        }
-        int found = 0;
-        for (const cJSON *ev = data->child; ev && !found; ev = ev->next) {
-            long long seq = (long long)j_get_num(ev, "seq", 0);
-            const char *id = j_get_str(ev, "tool_call_id");
-            if (seq > after) after = seq;
-            if (id && !strcmp(id, tcid)) {
-                found = 1;
-                const cJSON *body = cJSON_GetObjectItemCaseSensitive(ev, "data");
-                *rejected = cJSON_IsObject(cJSON_GetObjectItemCaseSensitive(body, "error"));
-            }
-        }
-        int more = cJSON_IsString(cJSON_GetObjectItemCaseSensitive(r.json, "next_cursor"));
-        sim_resp_fini(&r);
+        int found = sim_find_result(s, tcid, &after, rejected);
+        if (found < 0) return SIM_ERR;
+        if (found == 2) return SIM_STOP;
         if (found) {
             sim_log(s, "task %s %s by a person", tcid, *rejected ? "rejected" : "completed");
             return SIM_GO;
         }
-        if (more) continue; /* a full page of other results: read on before waiting */
         if (st_canceled(s->status)) {
             s->canceled = 1; /* the cancel resolved the task as canceled */
             return SIM_STOP;
@@ -1284,7 +1330,7 @@ static sim_flow sim_step(sim_sess *s, int i, sim_kind kind, int flaky, int fatal
     if (f != SIM_GO) goto out;
 
     if (kind == K_CLIENT) {
-        f = sim_client_call(s, tcid, tool);
+        f = sim_client_call(s, tcid, tool, seq);
         if (f == SIM_GO) {
             bad = 0;
             evs = cJSON_CreateArray();
@@ -1348,9 +1394,10 @@ out:
  * (409 invalid_transition) and we wait and try again with the same key. */
 static sim_flow sim_finish(sim_sess *s, int fail, const char *step)
 {
-    char key[128], key2[128];
+    /* One key per event for every attempt: a refusal recorded nothing. */
+    char key[128], key2[128] = "";
+    if (fail) snprintf(key2, sizeof key2, "%s-%d", s->id, ++s->nev);
     snprintf(key, sizeof key, "%s-%d", s->id, ++s->nev);
-    snprintf(key2, sizeof key2, "%s-%d", s->id, ++s->nev);
     for (;;) {
         if (!fail) {
             sim_flow g = sim_gate(s);
@@ -1461,8 +1508,10 @@ static int sim_create(sim_sess *s, const char *prompt, const char *input_name, u
     if (rc) return -1;
     if (r.code == 201) {
         rc = sim_status_set(s, j_get_str(r.json, "status"));
-    } else if (r.code == 409 && r.retried && !strcmp(j_err_code(r.json), "session_exists")) {
-        rc = sim_status_set(s, "pending"); /* the attempt whose answer was lost made it */
+    } else if (r.code == 409 && !strcmp(j_err_code(r.json), "session_exists")) {
+        /* The id is ours and new (per-run nonce): a copy whose answer was
+         * lost made it (our retry, or libcurl's own resend). */
+        rc = sim_status_set(s, "pending");
     } else {
         rc = sim_fail(s, "POST /api/v1/sessions: HTTP %ld %.40s: %.160s", r.code,
                       j_err_code(r.json), j_err_msg(r.json));
@@ -1657,6 +1706,7 @@ static double sim_now(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* See sim.h: parse, start the workers, wait for them, summarize. */
 int sim_main(int argc, char **argv)
 {
     sim_opts o;
