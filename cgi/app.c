@@ -144,6 +144,8 @@ hres ctx_render(ctx *c, int status, const char *name, cJSON *view)
         cJSON *u = cJSON_AddObjectToObject(view, "user");
         cJSON_AddStringToObject(u, "name", c->who.name);
         cJSON_AddStringToObject(view, "csrf", c->who.csrf ? c->who.csrf : "");
+        /* Navigation shows only what the user may open. */
+        cJSON_AddBoolToObject(view, "nav_admin", auth_can(&c->who, PERM_ADMIN, NULL));
     }
     if (!cJSON_HasObjectItem(view, "title"))
         cJSON_AddStringToObject(view, "title", "Flightdeck");

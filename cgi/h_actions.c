@@ -249,14 +249,18 @@ hres h_api_input(ctx *c)
         const cJSON *tc = cJSON_GetObjectItemCaseSensitive(in, "tool_call_id");
         for (const cJSON *m = in->child; m; m = m->next)
             if (strcmp(m->string, "type") && strcmp(m->string, "tool_call_id") &&
-                strcmp(m->string, "result") && strcmp(m->string, "error"))
+                strcmp(m->string, "result") && strcmp(m->string, "error") && strcmp(m->string, "id"))
                 return ctx_error_field(c, 422, "unknown_field", m->string,
                                        "unknown field \"%.40s\"", m->string);
+        const cJSON *key = cJSON_GetObjectItemCaseSensitive(in, "id");
         if (!cJSON_IsString(tc))
             return ctx_error_field(c, 422, "missing_field", "tool_call_id", "tool_call_id is required");
+        if (key && (!cJSON_IsString(key) || !*key->valuestring || strlen(key->valuestring) > 128))
+            return ctx_error_field(c, 422, "invalid_field", "id", "id must be a string of 1 to 128 bytes");
         if (ingest_resolve_call(c->db, id, tc->valuestring, "waiting_for_client",
                                 cJSON_GetObjectItemCaseSensitive(in, "result"),
-                                cJSON_GetObjectItemCaseSensitive(in, "error"), actor, &res, &err))
+                                cJSON_GetObjectItemCaseSensitive(in, "error"),
+                                cJSON_IsString(key) ? key->valuestring : NULL, actor, &res, &err))
             return answer_ingest_err(c, &err);
     } else {
         return ctx_error_field(c, 422, "invalid_field", "type",

@@ -133,7 +133,7 @@ hres h_api_task_complete(ctx *c)
     ingest_result res;
     ingest_err err = { 0 };
     int rc = ingest_resolve_call(c->db, sid, tcid, "waiting_for_human", rejected ? NULL : result,
-                                 error, auth_actor(c->a, &c->who), &res, &err);
+                                 error, NULL, auth_actor(c->a, &c->who), &res, &err);
     cJSON_Delete(error);
     if (rc) return answer_ingest_err(c, &err);
     cJSON *o = cJSON_CreateObject();
@@ -219,7 +219,7 @@ hres h_page_task_complete(ctx *c)
     }
     ingest_result res;
     ingest_err err = { 0 };
-    int rc = ingest_resolve_call(c->db, sid, tcid, "waiting_for_human", result, error,
+    int rc = ingest_resolve_call(c->db, sid, tcid, "waiting_for_human", result, error, NULL,
                                  auth_actor(c->a, &c->who), &res, &err);
     cJSON_Delete(result);
     cJSON_Delete(error);

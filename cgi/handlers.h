@@ -54,6 +54,20 @@ hres h_api_task_complete(ctx *c);
 hres h_page_tasks(ctx *c);
 hres h_page_task_complete(ctx *c);
 
+/* h_admin.c: users, grants, tokens, audit */
+hres h_admin_root(ctx *c);
+hres h_admin_users(ctx *c);
+hres h_admin_user_create(ctx *c);
+hres h_admin_user_password(ctx *c);
+hres h_admin_user_disable(ctx *c);
+hres h_admin_user_enable(ctx *c);
+hres h_admin_user_grant(ctx *c);
+hres h_admin_grant_revoke(ctx *c);
+hres h_admin_tokens(ctx *c);
+hres h_admin_token_create(ctx *c);
+hres h_admin_token_revoke(ctx *c);
+hres h_admin_audit(ctx *c);
+
 /* h_pages.c: quick-action forms (POST /sessions/{id}/pause ...) */
 hres h_page_action(ctx *c);
 

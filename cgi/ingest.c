@@ -856,8 +856,8 @@ int ingest_events(db *d, const char *sid, const cJSON *in, const char *actor,
 }
 
 int ingest_resolve_call(db *d, const char *sid, const char *tcid, const char *expect,
-                        const cJSON *result, const cJSON *error, const char *actor,
-                        ingest_result *res, ingest_err *err)
+                        const cJSON *result, const cJSON *error, const char *client_id,
+                        const char *actor, ingest_result *res, ingest_err *err)
 {
     int rc = -1;
     memset(res, 0, sizeof *res);
@@ -871,6 +871,7 @@ int ingest_resolve_call(db *d, const char *sid, const char *tcid, const char *ex
     if (!ev || !ids) { fail(err, 500, "internal", NULL, "out of memory"); goto out; }
     cJSON_AddStringToObject(ev, "type", "tool_result");
     cJSON_AddStringToObject(ev, "tool_call_id", tcid);
+    if (client_id) cJSON_AddStringToObject(ev, "id", client_id);
     cJSON_AddItemToObject(ev, result ? "result" : "error",
                           cJSON_Duplicate(result ? result : error, 1));
 
@@ -880,6 +881,21 @@ int ingest_resolve_call(db *d, const char *sid, const char *tcid, const char *ex
         fail(err, e > 0 ? 404 : 500, e > 0 ? "not_found" : "internal", NULL,
              e > 0 ? "no such session" : "database error");
         goto rollback;
+    }
+    /* A retry of a result already recorded is acknowledged, not refused. */
+    if (client_id) {
+        sqlite3_stmt *k = db_stmt(d, SQL_EVENT_BY_CLIENT_ID);
+        if (!k) goto dberr;
+        db_bind_text(k, 1, sid);
+        db_bind_text(k, 2, client_id);
+        int seen = db_step(k) == SQLITE_ROW;
+        sqlite3_reset(k);
+        if (seen) {
+            res->duplicates = 1;
+            db_rollback(d);
+            rc = 0;
+            goto out;
+        }
     }
     /* The state is checked inside the write transaction: two people
      * completing the same task cannot both succeed. */

@@ -49,11 +49,14 @@ int ingest_events(struct db *d, const char *id, const cJSON *in, const char *act
  * "waiting_for_client"), with `result` (any JSON) or `error` (an object
  * {category, message}; exactly one of the two). Records the tool_result
  * event as `actor`; completing a task also resumes the session when it is
- * paused. One transaction. 0, or -1 with *err (404 unknown call, 409 not
+ * paused. One transaction. `client_id` (may be NULL) is an idempotency key:
+ * a retry whose first copy was recorded is acknowledged (res->duplicates)
+ * instead of refused. 0, or -1 with *err (404 unknown call, 409 not
  * waiting, 422 bad error object). */
 int ingest_resolve_call(struct db *d, const char *id, const char *tool_call_id,
                         const char *expect, const cJSON *result, const cJSON *error,
-                        const char *actor, ingest_result *res, ingest_err *err);
+                        const char *client_id, const char *actor, ingest_result *res,
+                        ingest_err *err);
 
 /* Is s a valid client-chosen id ([A-Za-z0-9_-]{1,64})? */
 int ingest_id_valid(const char *s);
