@@ -145,7 +145,7 @@ hres ctx_render(ctx *c, int status, const char *name, cJSON *view)
         cJSON_AddStringToObject(u, "name", c->who.name);
         cJSON_AddStringToObject(view, "csrf", c->who.csrf ? c->who.csrf : "");
         /* Navigation shows only what the user may open. */
-        cJSON_AddBoolToObject(view, "nav_admin", auth_can(&c->who, PERM_ADMIN, NULL));
+        cJSON_AddBoolToObject(view, "nav_admin", auth_can_all(&c->who, PERM_ADMIN));
     }
     if (!cJSON_HasObjectItem(view, "title"))
         cJSON_AddStringToObject(view, "title", "Flightdeck");
@@ -345,7 +345,12 @@ void app_handle(ctx *c)
         }
         goto done;
     }
-    if (!auth_can(&c->who, rt->perm, NULL)) {
+    /* Administration (users, grants, tokens, audit) spans every project, so
+     * it needs admin on all of them: a project-scoped admin must not be able
+     * to grant itself the rest. */
+    int permitted = rt->perm == PERM_ADMIN ? auth_can_all(&c->who, PERM_ADMIN)
+                                           : auth_can(&c->who, rt->perm, NULL);
+    if (!permitted) {
         r = ctx_error(c, 403, "forbidden", "your role does not allow this (%s)",
                       perm_name(rt->perm));
         goto done;

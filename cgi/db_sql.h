@@ -27,6 +27,7 @@
 #define SESSION_ROW_COLS \
     "id, kind, agent, name, status, trigger_type, trigger_source, project, environment, " \
     "parent_session_id, (SELECT p.name FROM sessions p WHERE p.id = s.parent_session_id) AS parent_name, " \
+    "(SELECT p.project FROM sessions p WHERE p.id = s.parent_session_id) AS parent_project, " \
     "started_at, ended_at, created_at, " SQL_NOW_MS " AS now_ms, prompt_tokens, completion_tokens, " \
     "total_cost_micros, error_message, error_step, prompt, inputs AS inputs_json, " \
     "metadata AS metadata_json, final_response"
@@ -48,7 +49,8 @@ DB_SQL_ENUM(SESSION_STATE,
 /* ?1 id ?2 status ?3 now: sets started_at on first activity, ended_at on a terminal status */
 DB_SQL_ENUM(SESSION_SET_STATUS,
     "UPDATE sessions SET status = ?2, updated_at = ?3, "
-    "started_at = coalesce(started_at, CASE WHEN ?2 <> 'pending' THEN ?3 END), "
+    /* Canceled or failed before it ever ran: a session that never started has no start. */
+    "started_at = coalesce(started_at, CASE WHEN ?2 NOT IN ('pending','canceled','failed') THEN ?3 END), "
     "ended_at = CASE WHEN ?2 IN ('completed','failed','canceled') THEN ?3 ELSE NULL END "
     "WHERE id = ?1")
 /* ?1 id ?2 count ?3 now -> the first of `count` sequence numbers reserved */
@@ -104,8 +106,10 @@ DB_SQL_ENUM(SESSION_LIST_ROWS_BEFORE,
     "AND (sort_time, id) > (?4, ?5) "
     "AND (?7 IS NULL OR instr(lower(name), lower(?7)) > 0 OR instr(lower(agent), lower(?7)) > 0) "
     "ORDER BY sort_time ASC, id ASC LIMIT ?6")
+/* Agent names for the filter, from readable projects only. ?1 projects JSON or NULL (all) */
 DB_SQL_ENUM(SESSION_AGENTS,
-    "SELECT DISTINCT agent FROM sessions WHERE agent <> '' ORDER BY agent LIMIT 200")
+    "SELECT DISTINCT agent FROM sessions WHERE agent <> '' "
+    "AND (?1 IS NULL OR project IN (SELECT value FROM json_each(?1))) ORDER BY agent LIMIT 200")
 /* ?1 parent id */
 DB_SQL_ENUM(SESSION_CHILDREN,
     "SELECT id, name, agent, status, project FROM sessions WHERE parent_session_id = ?1 "
@@ -176,6 +180,15 @@ DB_SQL_ENUM(CLIENT_CALLS,
     "SELECT id AS tool_call_id, tool, arguments AS arguments_json, event_id, "
     SQL_RFC3339("started_at") " AS started_at FROM tool_calls "
     "WHERE session_id = ?1 AND state = 'waiting_for_client' ORDER BY started_at, event_id")
+/* A session that completes or fails ends the calls still executing: they
+ * can no longer report to anyone. ?1 session ?2 now */
+DB_SQL_ENUM(TOOLCALL_CANCEL_RUNNING,
+    "UPDATE tool_calls SET state = 'canceled', ended_at = ?2 WHERE session_id = ?1 "
+    "AND state = 'running'")
+DB_SQL_ENUM(SESSION_CLEAR_EXECUTING, "UPDATE sessions SET executing_calls = 0 WHERE id = ?1")
+/* A continued session starts a new outcome. ?1 id */
+DB_SQL_ENUM(SESSION_CLEAR_OUTCOME,
+    "UPDATE sessions SET error_message = '', error_step = '', final_response = '' WHERE id = ?1")
 /* Cancel resolves calls waiting for a person or the client at once. ?1 session ?2 now */
 DB_SQL_ENUM(TOOLCALL_CANCEL_WAITING,
     "UPDATE tool_calls SET state = 'canceled', ended_at = ?2 WHERE session_id = ?1 "

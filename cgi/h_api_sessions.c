@@ -192,7 +192,15 @@ hres h_api_session_get(ctx *c)
         cJSON *arr = cJSON_AddArrayToObject(o, "children");
         while (db_step(st) == SQLITE_ROW) {
             cJSON *row = db_row_json(st);
-            if (row) cJSON_AddItemToArray(arr, row);
+            if (!row) continue;
+            /* Metadata only (name, status) for a child the caller cannot read. */
+            const char *proj = (const char *)sqlite3_column_text(st, 4);
+            if (!auth_can(&c->who, PERM_READ, proj ? proj : "")) {
+                cJSON_DeleteItemFromObjectCaseSensitive(row, "agent");
+                cJSON_DeleteItemFromObjectCaseSensitive(row, "project");
+                cJSON_AddBoolToObject(row, "restricted", 1);
+            }
+            cJSON_AddItemToArray(arr, row);
         }
         sqlite3_reset(st);
     }

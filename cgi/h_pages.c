@@ -37,7 +37,7 @@ static int is_null(sqlite3_stmt *st, int i) { return sqlite3_column_type(st, i) 
 
 /* Columns of SESSION_ROW_COLS, in order. */
 enum { R_ID, R_KIND, R_AGENT, R_NAME, R_STATUS, R_TRIGGER, R_SOURCE, R_PROJECT, R_ENV,
-       R_PARENT, R_PARENT_NAME, R_STARTED, R_ENDED, R_CREATED, R_NOW, R_PTOK, R_CTOK,
+       R_PARENT, R_PARENT_NAME, R_PARENT_PROJECT, R_STARTED, R_ENDED, R_CREATED, R_NOW, R_PTOK, R_CTOK,
        R_COST, R_ERROR, R_STEP, R_PROMPT, R_INPUTS, R_METADATA, R_FINAL, R_SORT_TIME };
 
 /* The quick actions valid now (DESIGN.md section 4) that the viewer may
@@ -88,7 +88,9 @@ static cJSON *session_view(ctx *c, sqlite3_stmt *st)
     add_opt(v, "trigger_source", col_text(st, R_SOURCE));
     add_opt(v, "project", col_text(st, R_PROJECT));
     add_opt(v, "environment", col_text(st, R_ENV));
-    if (!is_null(st, R_PARENT)) {
+    /* The caller: linked and named only where the viewer may read it. */
+    if (!is_null(st, R_PARENT) && !is_null(st, R_PARENT_PROJECT) &&
+        auth_can(&c->who, PERM_READ, col_text(st, R_PARENT_PROJECT))) {
         cJSON *p = cJSON_AddObjectToObject(v, "parent");
         const char *pid = col_text(st, R_PARENT);
         cJSON_AddStringToObject(p, "id", pid);
@@ -254,6 +256,7 @@ hres h_page_sessions(ctx *c)
     cJSON *ao = cJSON_AddArrayToObject(v, "agent_options");
     st = db_stmt(c->db, SQL_SESSION_AGENTS);
     if (!st) goto fail;
+    db_bind_text(st, 1, projects);
     while (db_step(st) == SQLITE_ROW) {
         cJSON *o = cJSON_CreateObject();
         cJSON_AddStringToObject(o, "value", col_text(st, 0));
@@ -453,10 +456,13 @@ hres h_page_session(ctx *c)
     while (db_step(st) == SQLITE_ROW) {
         cJSON *o = cJSON_CreateObject();
         const char *cid = col_text(st, 0), *cs = col_text(st, 3);
-        if (auth_can(&c->who, PERM_READ, col_text(st, 4)))
+        /* A called session the viewer cannot read shows its name and status only. */
+        int readable = auth_can(&c->who, PERM_READ, col_text(st, 4));
+        if (readable) {
             cJSON_AddStringToObject(o, "url", arena_printf(c->a, "/sessions/%s", cid));
+            cJSON_AddStringToObject(o, "agent", col_text(st, 2));
+        }
         cJSON_AddStringToObject(o, "name", *col_text(st, 1) ? col_text(st, 1) : cid);
-        cJSON_AddStringToObject(o, "agent", col_text(st, 2));
         cJSON_AddStringToObject(o, "status", cs);
         cJSON_AddStringToObject(o, "status_label", lifecycle_status_label(cs));
         cJSON_AddItemToArray(children, o);

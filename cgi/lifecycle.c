@@ -166,11 +166,32 @@ lc_result lifecycle_apply(db *d, const char *id, lc_action action, const char *a
     sqlite3_bind_int64(st, 3, now);
     if (db_exec(st)) return LC_DB_ERROR;
 
-    if (action == LC_CANCEL) {
+    /* Calls waiting for a person or the client end with the session's run:
+     * on cancel, and on any terminal status (no one would get the answer). */
+    if (action == LC_CANCEL || lifecycle_is_terminal(next)) {
         st = db_stmt(d, SQL_TOOLCALL_CANCEL_WAITING);
         if (!st) return LC_DB_ERROR;
         sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         sqlite3_bind_int64(st, 2, now);
+        if (db_exec(st)) return LC_DB_ERROR;
+    }
+    /* Completed or failed: calls still executing can report to no one. (A
+     * cancel instead waits for them: canceling, then canceled.) */
+    if (is(next, "completed") || is(next, "failed")) {
+        st = db_stmt(d, SQL_TOOLCALL_CANCEL_RUNNING);
+        if (!st) return LC_DB_ERROR;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        sqlite3_bind_int64(st, 2, now);
+        if (db_exec(st)) return LC_DB_ERROR;
+        st = db_stmt(d, SQL_SESSION_CLEAR_EXECUTING);
+        if (!st) return LC_DB_ERROR;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
+        if (db_exec(st)) return LC_DB_ERROR;
+    }
+    if (action == LC_CONTINUE) {
+        st = db_stmt(d, SQL_SESSION_CLEAR_OUTCOME);
+        if (!st) return LC_DB_ERROR;
+        sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
         if (db_exec(st)) return LC_DB_ERROR;
     }
     if (action == LC_RETRY) {
