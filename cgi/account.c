@@ -264,18 +264,21 @@ dberr:
 
 int account_token_revoke(db *d, int64_t id, const char *actor, account_err *err)
 {
-    char detail[80];
+    char detail[100];
     if (db_begin(d)) return fail(err, 500, "the database is busy");
     sqlite3_stmt *st = db_stmt(d, SQL_TOKEN_REVOKE);
     if (!st) goto dberr;
     sqlite3_bind_int64(st, 1, id);
     sqlite3_bind_int64(st, 2, db_now_ms());
-    if (db_exec(st)) goto dberr;
-    if (sqlite3_changes(db_handle(d)) == 0) {
+    int rc = db_step(st);
+    if (rc == SQLITE_ROW)
+        snprintf(detail, sizeof detail, "token %.80s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) {
         db_rollback(d);
         return fail(err, 404, "no active token %lld", (long long)id);
     }
-    snprintf(detail, sizeof detail, "token %lld", (long long)id);
+    if (rc != SQLITE_ROW) goto dberr;
     if (audit(d, actor, "token_revoke", detail) || db_commit(d)) goto dberr;
     return 0;
 dberr:

@@ -334,9 +334,9 @@ DB_SQL_ENUM(TOKEN_LIST,
     "SELECT t.id, t.name, t.created_at, t.last_used_at, t.expires_at, t.revoked_at, "
     "(SELECT json_group_array(json_object('id', g.id, 'role', g.role, 'project', g.project)) "
     " FROM grants g WHERE g.token_id = t.id) AS grants_json FROM api_tokens t ORDER BY t.name")
-/* ?1 id ?2 now */
+/* ?1 id ?2 now -> name (no row when there is no such active token) */
 DB_SQL_ENUM(TOKEN_REVOKE,
-    "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL")
+    "UPDATE api_tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL RETURNING name")
 DB_SQL_ENUM(TOKEN_BY_NAME, "SELECT id FROM api_tokens WHERE name = ?1")
 /* Newest first, filterable. ?1 actor ?2 action ?3 session ?4 before id ?5 limit */
 DB_SQL_ENUM(AUDIT_LIST,

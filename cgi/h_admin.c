@@ -16,8 +16,9 @@
 
 static const char *const role_names[] = { "viewer", "operator", "admin", "runtime" };
 
-/* The keys every admin page has: tab, nav, role choices. */
-static cJSON *admin_view(const char *title, const char *tab)
+/* The keys every admin page has: tab, nav, role choices (`preselect` is
+ * the role offered first-hand, or NULL). */
+static cJSON *admin_view(const char *title, const char *tab, const char *preselect)
 {
     cJSON *v = cJSON_CreateObject();
     cJSON_AddStringToObject(v, "title", title);
@@ -27,6 +28,7 @@ static cJSON *admin_view(const char *title, const char *tab)
     for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++) {
         cJSON *r = cJSON_CreateObject();
         cJSON_AddStringToObject(r, "value", role_names[i]);
+        if (preselect && !strcmp(preselect, role_names[i])) cJSON_AddBoolToObject(r, "selected", 1);
         cJSON_AddItemToArray(roles, r);
     }
     return v;
@@ -75,7 +77,7 @@ hres h_admin_root(ctx *c)
 hres h_admin_users(ctx *c)
 {
     char t[64];
-    cJSON *v = admin_view("Users · Admin · Flightdeck", "admin_tab_users");
+    cJSON *v = admin_view("Users · Admin · Flightdeck", "admin_tab_users", NULL);
     cJSON *users = cJSON_AddArrayToObject(v, "users");
     sqlite3_stmt *st = db_stmt(c->db, SQL_USER_LIST);
     if (!st) goto fail;
@@ -171,7 +173,7 @@ hres h_admin_grant_revoke(ctx *c)
 static hres tokens_page(ctx *c, int status, const char *fresh_name, const char *fresh)
 {
     char t[64];
-    cJSON *v = admin_view("Tokens · Admin · Flightdeck", "admin_tab_tokens");
+    cJSON *v = admin_view("Tokens · Admin · Flightdeck", "admin_tab_tokens", "runtime");
     if (fresh) {
         cJSON *n = cJSON_AddObjectToObject(v, "new_token");
         cJSON_AddStringToObject(n, "name", fresh_name);
@@ -202,6 +204,8 @@ static hres tokens_page(ctx *c, int status, const char *fresh_name, const char *
         cJSON_AddStringToObject(o, "expires_text", t);
         int revoked = cJSON_IsNumber(cJSON_GetObjectItem(row, "revoked_at"));
         cJSON_AddBoolToObject(o, "revoked", revoked);
+        if (!revoked && cJSON_IsNumber(exp) && (int64_t)exp->valuedouble <= now)
+            cJSON_AddBoolToObject(o, "expired", 1);
         if (!revoked)
             cJSON_AddStringToObject(o, "revoke_url", arena_printf(c->a, "/admin/tokens/%lld/revoke", id));
         cJSON_AddItemToArray(tokens, o);
@@ -258,7 +262,7 @@ hres h_admin_audit(ctx *c)
     session = session && *session ? session : NULL;
     long long before_id = before ? strtoll(before, NULL, 10) : 0;
 
-    cJSON *v = admin_view("Audit log · Admin · Flightdeck", "admin_tab_audit");
+    cJSON *v = admin_view("Audit log · Admin · Flightdeck", "admin_tab_audit", NULL);
     cJSON *f = cJSON_AddObjectToObject(v, "filters");
     cJSON_AddStringToObject(f, "actor", actor ? actor : "");
     cJSON_AddStringToObject(f, "action", action ? action : "");

@@ -1,6 +1,7 @@
 // Flightdeck: progressive enhancement only. Every page works without this
 // file; it refreshes relative times and running durations, asks before
-// destructive submits (data-confirm) and copies links (data-copy).
+// destructive submits (data-confirm), copies links (data-copy), closes
+// pop-over menus (details.menu) and selects read-only values on click.
 // No inline handlers anywhere: the Content-Security-Policy forbids them.
 'use strict';
 
@@ -119,6 +120,38 @@
       button.classList.remove('is-done');
     }, 1600));
   });
+
+  // --- (d) pop-over menus: <details class="menu"> ------------------------
+  // Without JS a menu opens and closes with its summary. With it, opening
+  // one closes the others, and a click outside or Escape closes it.
+  const openMenus = () => document.querySelectorAll('details.menu[open]');
+
+  document.addEventListener('toggle', (event) => {
+    const menu = event.target;
+    if (!(menu instanceof HTMLDetailsElement) || !menu.classList.contains('menu') || !menu.open) return;
+    for (const other of openMenus()) if (other !== menu) other.open = false;
+  }, true); // toggle does not bubble: listen while it travels down
+
+  document.addEventListener('click', (event) => {
+    for (const menu of openMenus()) if (!menu.contains(event.target)) menu.open = false;
+  });
+
+  document.addEventListener('keydown', (event) => {
+    if (event.key !== 'Escape') return;
+    for (const menu of openMenus()) {
+      const focusWasInside = menu.contains(document.activeElement);
+      menu.open = false;
+      if (focusWasInside) menu.querySelector('summary').focus();
+    }
+  });
+
+  // --- (e) <input readonly data-select-all>: one click selects it all -----
+  const selectAll = (event) => {
+    const el = event.target;
+    if (el instanceof HTMLInputElement && el.hasAttribute('data-select-all')) el.select();
+  };
+  document.addEventListener('focusin', selectAll);
+  document.addEventListener('click', selectAll);
 
   if (document.readyState === 'loading') {
     document.addEventListener('DOMContentLoaded', start, { once: true });
