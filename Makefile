@@ -57,7 +57,7 @@ build/san/flightdeck.fcgi: build/san/main.o $(SAN_OBJ)
 	$(CC) $(SAN) $^ -o $@ $(LIBS)
 build/san/flightdeck: build/san/cli.o build/san/sim.o $(SAN_OBJ)
 	$(CC) $(SAN) $^ -o $@ $(LIBS) -lcurl
-build/san/test_%: tests/unit/test_%.c tests/unit/harness.h $(SAN_OBJ) $(HDRS)
+build/san/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(SAN_OBJ) $(HDRS)
 	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Icgi -Itests/unit $< $(SAN_OBJ) -o $@ $(LIBS)
 
 san: build/san/flightdeck.fcgi build/san/flightdeck $(UNIT_BIN)
