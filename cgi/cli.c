@@ -253,6 +253,20 @@ static int cmd_token_revoke(db *d, const char *path, int argc, char **argv)
     return 0;
 }
 
+static int cmd_token_grant(db *d, const char *path, int argc, char **argv)
+{
+    (void)path;
+    const char *role_s = opt(argc, argv, "--role");
+    if (argc < 1 || argv[0][0] == '-' || !role_s) return EXIT_USAGE;
+    int64_t id = token_id(d, argv[0]);
+    account_err err;
+    if (!id) return 1;
+    if (account_grant(d, 0, id, role_s, opt(argc, argv, "--project"), CLI_ACTOR, &err))
+        return report(&err);
+    printf("Granted %s to token %s.\n", role_s, argv[0]);
+    return 0;
+}
+
 static int cmd_token_list(db *d, const char *path, int argc, char **argv)
 {
     (void)path;
@@ -369,6 +383,7 @@ static const cli_cmd commands[] = {
     { "user list", cmd_user_list, "user list [--json]" },
     { "token create", cmd_token_create, "token create --name NAME --role ROLE [--project P] [--expires-days N]\n"
       "                                 print a new API token (stored hashed; shown once)" },
+    { "token grant", cmd_token_grant, "token grant NAME --role ROLE [--project P]   (one more project or role)" },
     { "token revoke", cmd_token_revoke, "token revoke NAME" },
     { "token list", cmd_token_list, "token list [--json]" },
     { "demo", cmd_demo, "demo [--sessions N] [--seed S] load demo sessions (default 300)" },
