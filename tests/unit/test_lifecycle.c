@@ -10,6 +10,7 @@
 #include "auth.h"
 #include "db.h"
 #include "harness.h"
+#include "testdb.h"
 #include "ingest.h"
 #include "lifecycle.h"
 
@@ -147,64 +148,13 @@ TEST(test_action_names_round_trip)
 
 /* ------------------------------------------------------------- database */
 
-static char db_path[64];
-static db *D;
-
-static int db_setup(void)
+/* One text value copied into out (testdb.h's q_text rotates its buffers;
+ * these callers keep values across many queries). */
+static const char *q_text_into(const char *sql, const char *arg, char *out, size_t n)
 {
-    snprintf(db_path, sizeof db_path, "/tmp/fd_test_lifecycle_XXXXXX");
-    int fd = mkstemp(db_path);
-    if (fd < 0) return -1;
-    close(fd);
-    char err[256];
-    D = db_open(db_path, err, sizeof err);
-    if (!D) { fprintf(stderr, "db_open: %s\n", err); return -1; }
-    int applied = 0;
-    if (db_migrate(D, &applied)) { fprintf(stderr, "db_migrate: %s\n", db_errmsg(D)); return -1; }
-    return 0;
-}
-
-static void db_teardown(void)
-{
-    db_free(D);
-    D = NULL;
-    char p[96];
-    unlink(db_path);
-    snprintf(p, sizeof p, "%s-wal", db_path);
-    unlink(p);
-    snprintf(p, sizeof p, "%s-shm", db_path);
-    unlink(p);
-}
-
-/* One integer from SQL with at most one text parameter. */
-static long long q_int(const char *sql, const char *arg)
-{
-    sqlite3_stmt *st = NULL;
-    long long v = -999;
-    if (sqlite3_prepare_v2(db_handle(D), sql, -1, &st, NULL) != SQLITE_OK) {
-        fprintf(stderr, "    prepare: %s\n", sqlite3_errmsg(db_handle(D)));
-        return v;
-    }
-    if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-    if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-    return v;
-}
-
-/* One text value (copied into out) from SQL with one text parameter. */
-static const char *q_text(const char *sql, const char *arg, char *out, size_t n)
-{
-    sqlite3_stmt *st = NULL;
-    out[0] = '\0';
-    if (sqlite3_prepare_v2(db_handle(D), sql, -1, &st, NULL) != SQLITE_OK) return NULL;
-    if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_TRANSIENT);
-    const char *r = NULL;
-    if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL) {
-        snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
-        r = out;
-    }
-    sqlite3_finalize(st);
-    return r;
+    const char *r = q_text(sql, arg);
+    snprintf(out, n, "%s", r ? r : "");
+    return r ? out : NULL;
 }
 
 static void exec_sql(const char *sql)
@@ -240,7 +190,7 @@ static int make_session(char *id, const char *own_id)
 static char status_buf[32];
 static const char *status_of(const char *id)
 {
-    return q_text("SELECT status FROM sessions WHERE id = ?1", id, status_buf, sizeof status_buf);
+    return q_text_into("SELECT status FROM sessions WHERE id = ?1", id, status_buf, sizeof status_buf);
 }
 
 static long long n_events(const char *id)
@@ -270,10 +220,10 @@ static void act_ok(const char *id, lc_action a, const char *from_want, const cha
 
     /* The newest event is the lifecycle entry, with who and what. */
     char body[512];
-    q_text("SELECT body FROM events WHERE session_id = ?1 ORDER BY seq DESC LIMIT 1", id, body,
+    q_text_into("SELECT body FROM events WHERE session_id = ?1 ORDER BY seq DESC LIMIT 1", id, body,
            sizeof body);
     char type[32];
-    q_text("SELECT type FROM events WHERE session_id = ?1 ORDER BY seq DESC LIMIT 1", id, type,
+    q_text_into("SELECT type FROM events WHERE session_id = ?1 ORDER BY seq DESC LIMIT 1", id, type,
            sizeof type);
     CHECK_STR(type, "lifecycle");
     cJSON *b = cJSON_Parse(body);
@@ -284,22 +234,22 @@ static void act_ok(const char *id, lc_action a, const char *from_want, const cha
     CHECK_STR(cJSON_GetStringValue(cJSON_GetObjectItem(b, "action")), lc_action_name(a));
     cJSON_Delete(b);
     char actor[64];
-    q_text("SELECT actor FROM events WHERE session_id = ?1 ORDER BY seq DESC LIMIT 1", id, actor,
+    q_text_into("SELECT actor FROM events WHERE session_id = ?1 ORDER BY seq DESC LIMIT 1", id, actor,
            sizeof actor);
     CHECK_STR(actor, "user:alice");
 
     /* The newest audit entry says the same. */
     char v[64];
-    q_text("SELECT from_status FROM audit WHERE session_id = ?1 ORDER BY id DESC LIMIT 1", id, v,
+    q_text_into("SELECT from_status FROM audit WHERE session_id = ?1 ORDER BY id DESC LIMIT 1", id, v,
            sizeof v);
     CHECK_STR(v, from_want);
-    q_text("SELECT to_status FROM audit WHERE session_id = ?1 ORDER BY id DESC LIMIT 1", id, v,
+    q_text_into("SELECT to_status FROM audit WHERE session_id = ?1 ORDER BY id DESC LIMIT 1", id, v,
            sizeof v);
     CHECK_STR(v, to_want);
-    q_text("SELECT action FROM audit WHERE session_id = ?1 ORDER BY id DESC LIMIT 1", id, v,
+    q_text_into("SELECT action FROM audit WHERE session_id = ?1 ORDER BY id DESC LIMIT 1", id, v,
            sizeof v);
     CHECK_STR(v, lc_action_name(a));
-    q_text("SELECT actor FROM audit WHERE session_id = ?1 ORDER BY id DESC LIMIT 1", id, v,
+    q_text_into("SELECT actor FROM audit WHERE session_id = ?1 ORDER BY id DESC LIMIT 1", id, v,
            sizeof v);
     CHECK_STR(v, "user:alice");
 }
@@ -429,11 +379,11 @@ TEST(test_db_cancel_resolves_waiting_calls)
              "('lc-waiting', 's1', 'search', 'server', 'succeeded', 1, 2)");
     act_ok(id, LC_CANCEL, "running", "canceled");
     char st[32];
-    CHECK_STR(q_text("SELECT state FROM tool_calls WHERE session_id = 'lc-waiting' AND id = ?1",
+    CHECK_STR(q_text_into("SELECT state FROM tool_calls WHERE session_id = 'lc-waiting' AND id = ?1",
                      "m1", st, sizeof st), "canceled");
-    CHECK_STR(q_text("SELECT state FROM tool_calls WHERE session_id = 'lc-waiting' AND id = ?1",
+    CHECK_STR(q_text_into("SELECT state FROM tool_calls WHERE session_id = 'lc-waiting' AND id = ?1",
                      "c1", st, sizeof st), "canceled");
-    CHECK_STR(q_text("SELECT state FROM tool_calls WHERE session_id = 'lc-waiting' AND id = ?1",
+    CHECK_STR(q_text_into("SELECT state FROM tool_calls WHERE session_id = 'lc-waiting' AND id = ?1",
                      "s1", st, sizeof st), "succeeded");
     CHECK_INT(q_int("SELECT count(*) FROM tool_calls WHERE session_id = ?1 AND ended_at IS NULL",
                     id), 0);
@@ -473,10 +423,10 @@ TEST(test_db_apply_in_caller_transaction)
     CHECK_INT(db_commit(D), 0);
     CHECK_STR(status_of(id), "running");
     char v[256];
-    q_text("SELECT detail FROM audit WHERE session_id = ?1 ORDER BY id DESC LIMIT 1", id, v,
+    q_text_into("SELECT detail FROM audit WHERE session_id = ?1 ORDER BY id DESC LIMIT 1", id, v,
            sizeof v);
     CHECK_STR(v, "first event");
-    q_text("SELECT json_extract(body, '$.detail') FROM events WHERE session_id = ?1 "
+    q_text_into("SELECT json_extract(body, '$.detail') FROM events WHERE session_id = ?1 "
            "ORDER BY seq DESC LIMIT 1", id, v, sizeof v);
     CHECK_STR(v, "first event");
 }
