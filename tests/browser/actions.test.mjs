@@ -7,14 +7,10 @@
 // against the API too. No console errors and no CSP violations on the way.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { openBrowser } from './browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { getSession, listEvents, reachStatus, append, lifecycleSteps, assertLegalWalk, sql, q } from '../lib/fixtures.mjs';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 describe('quick actions and the Work Center in Chromium', () => {
   let srv, browser, context, page, shots, runtime, operator, viewer;
@@ -37,27 +33,7 @@ describe('quick actions and the Work Center in Chromium', () => {
     const r = await append(srv, runtime, ids.task, { type: 'tool_call', tool_call_id: 'approve', tool: 'approve_invoice', kind: 'manual', arguments: { invoice: 'INV-77' } });
     taskId = r.events[0].id;
 
-    shots = process.env.FD_SCREENSHOTS || path.join(os.tmpdir(), 'flightdeck-screenshots');
-    fs.mkdirSync(shots, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' || /Content[- ]Security[- ]Policy/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (rq) => problems.push(`request failed: ${rq.url()} ${rq.failure()?.errorText}`));
-    page.on('response', (rs) => {
-      if (rs.status() >= 400 && rs.url().startsWith(srv.url)) problems.push(`HTTP ${rs.status()}: ${rs.url()}`);
-    });
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-      });
-    });
+    ({ browser, context, page, shots } = await openBrowser(srv, problems));
     // Sign in through the form.
     await page.goto(`${srv.url}/login`);
     await page.fill('input[name="username"]', 'admin');

@@ -6,14 +6,10 @@
 // errors and no Content-Security-Policy violations on the way.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { openBrowser } from './browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { createSession, sql } from '../lib/fixtures.mjs';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 describe('admin pages in Chromium', () => {
   let srv, browser, context, page, shots;
@@ -21,41 +17,22 @@ describe('admin pages in Chromium', () => {
   /** Answers >= 400 the test provokes on purpose (path -> status). */
   const expectedErrors = new Map();
   const user = { name: 'browser-bob', pw: 'bob-browser-password' };
+  /** What this test provokes on purpose: the 403 below (console and
+   * response), and the favicon load a navigation cancels. */
+  const adminIgnore = (kind, info) => {
+    if (kind === 'console') {
+      const st = /status of (\d+)/.exec(info.text);
+      return info.type === 'error' && !!st && [...expectedErrors.values()].includes(Number(st[1]));
+    }
+    if (kind === 'requestfailed') return info.errorText === 'net::ERR_ABORTED';
+    return expectedErrors.get(new URL(info.url).pathname) === info.status;
+  };
 
   before(async () => {
     srv = await startServer();
     const rt = await srv.token('runtime');
     await createSession(srv, rt, { project: 'alpha', agent: 'browser-agent', name: 'Visible to bob', status: 'running' });
-    shots = process.env.FD_SCREENSHOTS || path.join(os.tmpdir(), 'flightdeck-screenshots');
-    fs.mkdirSync(shots, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      const st = /status of (\d+)/.exec(m.text());
-      if (m.type() === 'error' && st && [...expectedErrors.values()].includes(Number(st[1]))) return; // the provoked 403 below
-      if (m.type() === 'error' || /Content[- ]Security[- ]Policy/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (rq) => {
-      // A navigation cancels what the previous page was still loading (the favicon).
-      if (rq.failure()?.errorText === 'net::ERR_ABORTED') return;
-      problems.push(`request failed: ${rq.url()} ${rq.failure()?.errorText}`);
-    });
-    page.on('response', (rs) => {
-      if (rs.status() < 400 || !rs.url().startsWith(srv.url)) return;
-      const p = new URL(rs.url()).pathname;
-      if (expectedErrors.get(p) === rs.status()) return;
-      problems.push(`HTTP ${rs.status()}: ${rs.url()}`);
-    });
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-      });
-    });
+    ({ browser, context, page, shots } = await openBrowser(srv, problems, { ignore: adminIgnore }));
   });
 
   after(async () => {

@@ -5,13 +5,10 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { chromium } from 'playwright-core';
+import { openBrowser } from './browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { createSession, append } from '../lib/fixtures.mjs';
-
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 
 describe('History page and session detail in Chromium', () => {
   let srv, browser, context, page, shots;
@@ -34,29 +31,8 @@ describe('History page and session detail in Chromium', () => {
       ],
     });
     // One directory, reused by every run (FD_SCREENSHOTS overrides).
-    shots = process.env.FD_SCREENSHOTS || path.join(os.tmpdir(), 'flightdeck-screenshots');
-    fs.mkdirSync(shots, { recursive: true });
+    ({ browser, context, page, shots } = await openBrowser(srv, problems));
     for (const f of ['sessions.png', 'session.png']) fs.rmSync(path.join(shots, f), { force: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
-    });
-    context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    page = await context.newPage();
-    page.on('console', (m) => {
-      if (m.type() === 'error' || /Content[- ]Security[- ]Policy/i.test(m.text())) problems.push(`console ${m.type()}: ${m.text()}`);
-    });
-    page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
-    page.on('requestfailed', (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
-    page.on('response', (r) => {
-      if (r.status() >= 400 && r.url().startsWith(srv.url)) problems.push(`HTTP ${r.status()}: ${r.url()}`);
-    });
-    // CSP violations also raise a DOM event; record them from the page itself.
-    await context.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => {
-        console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`);
-      });
-    });
   });
 
   after(async () => {
