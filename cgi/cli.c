@@ -16,6 +16,8 @@
 #include "account.h"
 #include "auth.h"
 #include "db.h"
+#include "http.h"
+#include "sessq.h"
 #include "demo.h"
 #include "route.h"
 #include "sim.h"
@@ -371,6 +373,92 @@ static int cmd_routes(db *d, const char *path, int argc, char **argv)
     return 0;
 }
 
+/* sessions list: the API's list through sessq, on the local database with
+ * full access. Every --name VALUE is the API's query parameter of the same
+ * name (dashes for underscores); --json prints the API's response shape. */
+static int cmd_sessions_list(db *d, const char *path, int argc, char **argv)
+{
+    (void)path;
+    static const char *const params[] = {
+        "status", "kind", "agent", "trigger", "source", "project", "environment", "cluster",
+        "deployment", "thread_id", "parent", "success", "has_error", "range", "start_after",
+        "start_before", "q", "meta", "metadata", "sort", "direction", "limit", "offset", "cursor", NULL };
+    arena *a = arena_new();
+    http_kv kvs[HTTP_MAX_PAIRS];
+    http_kvs kv = { kvs, 0 };
+    int json = 0, rc = 1;
+    if (!a) return 1;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--json")) { json = 1; continue; }
+        if (!strcmp(argv[i], "--asc") || !strcmp(argv[i], "--desc")) {
+            kvs[kv.n++] = (http_kv){ "direction", argv[i] + 2, strlen(argv[i] + 2) };
+            continue;
+        }
+        char name[32];
+        snprintf(name, sizeof name, "%s", strncmp(argv[i], "--", 2) ? "" : argv[i] + 2);
+        for (char *p = name; *p; p++) if (*p == '-') *p = '_';
+        int k;
+        for (k = 0; params[k] && strcmp(params[k], name); k++) {}
+        if (!params[k] || i + 1 >= argc || kv.n >= HTTP_MAX_PAIRS) {
+            fprintf(stderr, "flightdeck: sessions list: unknown or incomplete option \"%s\"\n", argv[i]);
+            rc = EXIT_USAGE;
+            goto out;
+        }
+        kvs[kv.n++] = (http_kv){ params[k], argv[i + 1], strlen(argv[i + 1]) };
+        i++;
+    }
+    sessq q;
+    sq_err err = { 0 };
+    sessq_init(&q, 50);
+    if (sessq_parse(&q, &kv, a, db_now_ms(), &err)) {
+        fprintf(stderr, "flightdeck: --%s: %s\n", err.field ? err.field : "?", err.message);
+        rc = EXIT_USAGE;
+        goto out;
+    }
+    sqlite3_stmt *st = sessq_prepare(d, &q, SQ_COLS_API, 0);
+    if (!st) goto out;
+    cJSON *o = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(o, "data");
+    const char *next = NULL;
+    int n = 0, step;
+    while ((step = db_step(st)) == SQLITE_ROW) {
+        if (n == q.limit) break;
+        cJSON *row = db_row_json(st);
+        if (!row) break;
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "_k");
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "_t");
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "_i");
+        cJSON_AddItemToArray(data, row);
+        if (++n == q.limit) next = sessq_cursor(a, &q, st);
+    }
+    int more = step == SQLITE_ROW && n == q.limit;
+    sqlite3_reset(st);
+    if (step != SQLITE_ROW && step != SQLITE_DONE) { cJSON_Delete(o); goto out; }
+    if (more && next) cJSON_AddStringToObject(o, "next_cursor", next);
+    else cJSON_AddNullToObject(o, "next_cursor");
+    if (json) {
+        char *t = cJSON_Print(o);
+        if (t) puts(t);
+        cJSON_free(t);
+    } else {
+        printf("%-26s %-10s %-20s %-24s %-32s %12s\n", "ID", "STATUS", "AGENT", "STARTED", "NAME", "COST");
+        for (const cJSON *r = data->child; r; r = r->next) {
+            const cJSON *id = cJSON_GetObjectItem(r, "id"), *stt = cJSON_GetObjectItem(r, "status"),
+                        *ag = cJSON_GetObjectItem(r, "agent"), *start = cJSON_GetObjectItem(r, "start_time"),
+                        *nm = cJSON_GetObjectItem(r, "name"), *cost = cJSON_GetObjectItem(r, "total_cost");
+            printf("%-26.26s %-10.10s %-20.20s %-24.24s %-32.32s %12.4f\n",
+                   cJSON_IsString(id) ? id->valuestring : "", cJSON_IsString(stt) ? stt->valuestring : "",
+                   cJSON_IsString(ag) ? ag->valuestring : "", cJSON_IsString(start) ? start->valuestring : "-",
+                   cJSON_IsString(nm) ? nm->valuestring : "", cJSON_IsNumber(cost) ? cost->valuedouble : 0.0);
+        }
+        if (more && next) printf("more: --cursor %s\n", next);
+    }
+    cJSON_Delete(o);
+    rc = 0;
+out:
+    arena_free(a);
+    return rc;
+}
+
 static const cli_cmd commands[] = {
     { "setup", cmd_setup, "setup                          migrate; on first start create the admin user\n"
       "                                 (password printed and written beside the database)\n"
@@ -387,6 +475,8 @@ static const cli_cmd commands[] = {
     { "token revoke", cmd_token_revoke, "token revoke NAME" },
     { "token list", cmd_token_list, "token list [--json]" },
     { "demo", cmd_demo, "demo [--sessions N] [--seed S] load demo sessions (default 300)" },
+    { "sessions list", cmd_sessions_list, "sessions list [--status S]... [--agent A] [--q TEXT] [--sort K] [--asc] [--limit N] [--json]\n"
+      "                                 every filter of GET /api/v1/sessions as --name VALUE" },
     { "routes", cmd_routes, "routes                         every route with its permission, as JSON" },
 };
 

@@ -16,9 +16,15 @@ static const char *const db_sql_text[SQL__COUNT] = {
 #define DB_BUSY_TIMEOUT_MS 5000
 #define DB_BUSY_RETRIES    5
 
+/* Statements composed from fixed fragments (sessq.c), cached by shape. The
+ * number of shapes in use is small; when the table fills it is emptied. */
+#define DB_SHAPES 64
+
 struct db {
     sqlite3      *h;
     sqlite3_stmt *st[SQL__COUNT];
+    struct { uint64_t key; sqlite3_stmt *st; } shape[DB_SHAPES];
+    int           nshape;
 };
 
 int64_t db_now_ms(void)
@@ -54,6 +60,7 @@ void db_free(db *d)
 {
     if (!d) return;
     for (int i = 0; i < SQL__COUNT; i++) sqlite3_finalize(d->st[i]);
+    for (int i = 0; i < d->nshape; i++) sqlite3_finalize(d->shape[i].st);
     sqlite3_close(d->h);
     free(d);
 }
@@ -77,6 +84,32 @@ sqlite3_stmt *db_stmt(db *d, db_sql_id id)
         sqlite3_reset(st);
         sqlite3_clear_bindings(st);
     }
+    return st;
+}
+
+sqlite3_stmt *db_stmt_shape(db *d, uint64_t key, const char *sql)
+{
+    for (int i = 0; i < d->nshape; i++) {
+        if (d->shape[i].key != key) continue;
+        sqlite3_stmt *st = d->shape[i].st;
+        sqlite3_reset(st);
+        sqlite3_clear_bindings(st);
+        return st;
+    }
+    if (!sql) return NULL;
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "flightdeck: cannot prepare shape %llx: %s\n", (unsigned long long)key,
+                sqlite3_errmsg(d->h));
+        return NULL;
+    }
+    if (d->nshape == DB_SHAPES) {
+        for (int i = 0; i < d->nshape; i++) sqlite3_finalize(d->shape[i].st);
+        d->nshape = 0;
+    }
+    d->shape[d->nshape].key = key;
+    d->shape[d->nshape].st = st;
+    d->nshape++;
     return st;
 }
 

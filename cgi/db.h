@@ -1,6 +1,8 @@
 /* db: the SQLite side. Every statement the app runs is in the table of
- * db_sql.h, prepared once per connection on first use and reused; there is no
- * other SQL and none is ever built from request text.
+ * db_sql.h, prepared once per connection on first use and reused, except
+ * the session list, whose WHERE and ORDER BY are composed from a fixed table
+ * of fragments in sessq.c (cached per shape, db_stmt_shape). No SQL is ever
+ * built from request text: values are always bound.
  *
  * One connection per worker thread (never shared), in WAL mode with a busy
  * timeout; writers take the write lock up front with BEGIN IMMEDIATE so two
@@ -45,6 +47,13 @@ int db_version(db *d);
 /* The statement `id`, prepared on first use, reset and with bindings cleared.
  * NULL on failure (a bug: every statement is checked by the unit tests). */
 sqlite3_stmt *db_stmt(db *d, db_sql_id id);
+/* A statement composed from fixed SQL fragments (the session list, see
+ * sessq.h), cached per connection under `key`, which must identify the text
+ * exactly (the same key never maps to different SQL). Returns the cached
+ * statement, reset and with bindings cleared; on a miss, prepares `sql`, or
+ * returns NULL when sql is NULL (so callers may build the text lazily).
+ * The statement stays owned by the connection; never finalize it. */
+sqlite3_stmt *db_stmt_shape(db *d, uint64_t key, const char *sql);
 /* sqlite3_step, retrying SQLITE_BUSY a few times after the busy timeout. */
 int db_step(sqlite3_stmt *st);
 /* Run a statement that returns no rows (or whose rows are ignored):

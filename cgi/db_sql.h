@@ -2,35 +2,7 @@
  * the enum db_sql_id (db.h) and the text table (db.c). Parameters are
  * positional (?1, ?2...) and documented beside each statement. */
 
-/* Milliseconds now, for SQL that must compute live durations. */
-#define SQL_NOW_MS "CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER)"
-#define SQL_RFC3339(col) "strftime('%Y-%m-%dT%H:%M:%fZ', " col " / 1000.0, 'unixepoch')"
-
-/* A session in its public (API) shape. */
-#define SESSION_API_COLS \
-    "id, kind, agent, name, description, status, trigger_type AS trigger, " \
-    "trigger_source, actor, project, environment AS env, cluster, deployment, thread_id, " \
-    "parent_session_id, parent_tool_call_id, prompt, inputs AS inputs_json, " \
-    "metadata AS metadata_json, final_response, " \
-    SQL_RFC3339("started_at") " AS start_time, " SQL_RFC3339("ended_at") " AS end_time, " \
-    "CASE WHEN started_at IS NULL THEN NULL ELSE (coalesce(ended_at, " SQL_NOW_MS ") - started_at) * 1000000 END AS duration, " \
-    "nullif(error_message, '') AS error, nullif(error_step, '') AS error_step, retry_count, " \
-    "models AS models_json, services AS services_json, " \
-    "prompt_tokens AS llm_prompt_token_count, completion_tokens AS llm_completion_token_count, " \
-    "llm_cost_micros / 1e6 AS llm_cost, total_cost_micros / 1e6 AS total_cost, cpu_time_ns AS cpu_time, " \
-    "method, url, route AS route_id, " \
-    "json(CASE WHEN status = 'pending' THEN 'true' ELSE 'false' END) AS pending_json, " \
-    "json(CASE status WHEN 'completed' THEN 'true' WHEN 'failed' THEN 'false' ELSE 'null' END) AS success_json, " \
-    SQL_RFC3339("created_at") " AS created_at, " SQL_RFC3339("updated_at") " AS updated_at"
-
-/* A session with raw values, for pages (times in ms, cost in micros). */
-#define SESSION_ROW_COLS \
-    "id, kind, agent, name, status, trigger_type, trigger_source, project, environment, " \
-    "parent_session_id, (SELECT p.name FROM sessions p WHERE p.id = s.parent_session_id) AS parent_name, " \
-    "(SELECT p.project FROM sessions p WHERE p.id = s.parent_session_id) AS parent_project, " \
-    "started_at, ended_at, created_at, " SQL_NOW_MS " AS now_ms, prompt_tokens, completion_tokens, " \
-    "total_cost_micros, error_message, error_step, prompt, inputs AS inputs_json, " \
-    "metadata AS metadata_json, final_response"
+#include "db_cols.h"
 
 /* ---- sessions ---- */
 /* ?1 id ?2 kind ?3 agent ?4 name ?5 description ?6 trigger_type ?7 trigger_source
@@ -344,3 +316,24 @@ DB_SQL_ENUM(AUDIT_LIST,
     "WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) "
     "AND (?3 IS NULL OR session_id = ?3) AND (?4 IS NULL OR id < ?4) "
     "ORDER BY id DESC LIMIT ?5")
+
+/* ---- History page: saved views, filter options, live changes ---- */
+/* ?1 user id: the user's own views and every shared one, own first. */
+DB_SQL_ENUM(VIEW_LIST,
+    "SELECT v.id, v.name, v.query, v.shared, v.owner_id = ?1 AS mine, u.username "
+    "FROM saved_views v JOIN users u ON u.id = v.owner_id "
+    "WHERE v.owner_id = ?1 OR v.shared = 1 ORDER BY mine DESC, lower(v.name) LIMIT 200")
+/* ?1 owner ?2 name ?3 query ?4 shared ?5 now. Same name again replaces the view. */
+DB_SQL_ENUM(VIEW_SAVE,
+    "INSERT INTO saved_views (owner_id, name, query, shared, created_at) VALUES (?1, ?2, ?3, ?4, ?5) "
+    "ON CONFLICT (owner_id, name) DO UPDATE SET query = excluded.query, shared = excluded.shared")
+/* ?1 view id ?2 user id ?3 1 when the user is an admin (may delete shared views of others) */
+DB_SQL_ENUM(VIEW_DELETE,
+    "DELETE FROM saved_views WHERE id = ?1 AND (owner_id = ?2 OR (?3 = 1 AND shared = 1))")
+/* Projects that hold sessions, for the filter. ?1 readable projects JSON or NULL (all) */
+DB_SQL_ENUM(SESSION_PROJECTS,
+    "SELECT DISTINCT project FROM sessions "
+    "WHERE (?1 IS NULL OR project IN (SELECT value FROM json_each(?1))) ORDER BY project LIMIT 200")
+/* Newest change to any session (the live-update token; deletes bump the
+ * in-process generation instead). Served by sessions_by_updated. */
+DB_SQL_ENUM(SESSION_LAST_UPDATE, "SELECT coalesce(max(updated_at), 0) FROM sessions")

@@ -9,9 +9,9 @@
 #include "db.h"
 #include "handlers.h"
 #include "ingest.h"
+#include "sessq.h"
 
 #define LIST_DEFAULT 50
-#define LIST_MAX     200
 #define EVENTS_MAX   1000
 
 /* Parse an integer query parameter within [lo, hi]; dflt when absent.
@@ -30,18 +30,6 @@ static int query_int(ctx *c, const char *name, long long lo, long long hi, long 
         return -1;
     }
     *out = n;
-    return 0;
-}
-
-/* A list cursor is "<sort_time>.<id>": the key of the last row seen. */
-static int cursor_parse(const char *s, long long *time, const char **id)
-{
-    char *end;
-    errno = 0;
-    long long t = strtoll(s, &end, 10);
-    if (end == s || *end != '.' || errno || t < 0 || !ingest_id_valid(end + 1)) return -1;
-    *time = t;
-    *id = end + 1;
     return 0;
 }
 
@@ -91,62 +79,33 @@ hres h_api_sessions_create(ctx *c)
 
 hres h_api_sessions_list(ctx *c)
 {
-    long long limit, ctime = 0;
-    const char *cid = NULL;
-    if (query_int(c, "limit", 1, LIST_MAX, LIST_DEFAULT, &limit)) return HR_OK;
-    const char *cursor = http_kvs_get(&c->req.query, "cursor");
-    if (cursor && *cursor && cursor_parse(cursor, &ctime, &cid))
-        return ctx_error_field(c, 400, "invalid_parameter", "cursor",
-                               "cursor is not one this API returned");
-    const char *status = http_kvs_get(&c->req.query, "status");
-    const char *agent = http_kvs_get(&c->req.query, "agent");
-    static const char *const known[] = { "pending", "running", "retrying", "pausing", "paused",
-                                         "canceling", "canceled", "completed", "failed" };
-    if (status && *status) {
-        size_t k = 0;
-        while (k < sizeof known / sizeof known[0] && strcmp(known[k], status)) k++;
-        if (k == sizeof known / sizeof known[0])
-            return ctx_error_field(c, 400, "invalid_parameter", "status",
-                                   "unknown status \"%.40s\"", status);
-    }
-    const char *projects = auth_can_all(&c->who, PERM_READ)
-                               ? NULL : auth_projects_json(c->a, &c->who, PERM_READ);
+    sessq q;
+    sq_err err = { 0 };
+    sessq_init(&q, LIST_DEFAULT);
+    if (sessq_parse(&q, &c->req.query, c->a, db_now_ms(), &err))
+        return ctx_error_field(c, 400, "invalid_parameter", err.field, "%s", err.message);
+    q.projects = auth_can_all(&c->who, PERM_READ) ? NULL : auth_projects_json(c->a, &c->who, PERM_READ);
 
-    sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_LIST_API);
+    sqlite3_stmt *st = sessq_prepare(c->db, &q, SQ_COLS_API, 0);
     if (!st) return HR_ERROR;
-    db_bind_text(st, 1, status && *status ? status : NULL);
-    db_bind_text(st, 2, agent && *agent ? agent : NULL);
-    db_bind_text(st, 3, projects);
-    if (cid) {
-        sqlite3_bind_int64(st, 4, ctime);
-        db_bind_text(st, 5, cid);
-    }
-    sqlite3_bind_int64(st, 6, limit + 1); /* one more tells whether a next page exists */
-
     cJSON *out = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(out, "data");
-    long long n = 0;
-    char next[96] = "";
-    int rc;
+    const char *next = NULL;
+    int n = 0, rc;
     while ((rc = db_step(st)) == SQLITE_ROW) {
-        if (n == limit) {
-            /* The key of the last row shown is where the next page starts. */
-            cJSON *last = cJSON_GetArrayItem(data, (int)n - 1);
-            cJSON *t = cJSON_GetObjectItemCaseSensitive(last, "sort_time");
-            cJSON *i = cJSON_GetObjectItemCaseSensitive(last, "id");
-            if (t && cJSON_IsString(i))
-                snprintf(next, sizeof next, "%lld.%s", (long long)t->valuedouble, i->valuestring);
-            break;
-        }
+        if (n == q.limit) break; /* the extra row: a next page exists */
         cJSON *row = db_row_json(st);
         if (!row) { rc = SQLITE_NOMEM; break; }
+        /* The key columns serve the cursor only. */
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "_k");
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "_t");
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "_i");
         cJSON_AddItemToArray(data, row);
-        n++;
+        if (++n == q.limit && !(next = sessq_cursor(c->a, &q, st))) { rc = SQLITE_NOMEM; break; }
     }
+    int more = rc == SQLITE_ROW && n == q.limit;
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) { cJSON_Delete(out); return HR_ERROR; }
-    for (cJSON *row = data->child; row; row = row->next)
-        cJSON_DeleteItemFromObjectCaseSensitive(row, "sort_time");
-    if (*next) cJSON_AddStringToObject(out, "next_cursor", next);
+    if (more && next) cJSON_AddStringToObject(out, "next_cursor", next);
     else cJSON_AddNullToObject(out, "next_cursor");
     return ctx_json(c, 200, out);
 }
