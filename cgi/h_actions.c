@@ -47,6 +47,45 @@ lc_result action_apply(ctx *c, int a, const char *id, char *from, char *to)
     return lifecycle_act(c->db, id, (lc_action)actions[a].action, actor, from, to);
 }
 
+int action_try(ctx *c, int a, const char *id, char from[16], char to[16], const char **msg)
+{
+    /* Access per session: one the caller cannot read is "not found". */
+    char project[101] = "";
+    sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_STATE);
+    if (!st) return -1;
+    db_bind_text(st, 1, id);
+    int rc = db_step(st);
+    if (rc == SQLITE_ROW) snprintf(project, sizeof project, "%s", (const char *)sqlite3_column_text(st, 1));
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) return -1;
+    if (rc != SQLITE_ROW || !auth_can(&c->who, PERM_READ, project)) {
+        *msg = "no such session";
+        return ACT_NOT_FOUND;
+    }
+    if (!auth_can(&c->who, actions[a].perm, project)) {
+        *msg = "your role does not allow this in the session's project";
+        return ACT_FORBIDDEN;
+    }
+    lc_result lr = action_apply(c, a, id, from, to);
+    if (lr == LC_REFUSED) { *msg = "not allowed in the session's status"; return ACT_REFUSED; }
+    if (lr == LC_NOT_FOUND) { *msg = "no such session"; return ACT_NOT_FOUND; }
+    if (lr != LC_OK) return -1;
+    *msg = "done";
+    return ACT_OK;
+}
+
+const char *action_reason_code(int e)
+{
+    switch (e) {
+    case ACT_NOT_FOUND: return "not_found";
+    case ACT_FORBIDDEN: return "forbidden";
+    case ACT_REFUSED:   return "invalid_transition";
+    default:            return NULL;
+    }
+}
+
+const char *action_name(int a) { return actions[a].name; }
+
 /* 409: the action is not allowed in the session's current status. */
 static hres refused(ctx *c, const char *action, const char *status)
 {
@@ -118,31 +157,16 @@ hres h_api_bulk(ctx *c)
         cJSON *r = cJSON_CreateObject();
         cJSON_AddItemToArray(results, r);
         cJSON_AddStringToObject(r, "id", id);
-        /* Access per session: one the caller cannot read is "not found". */
-        char project[101] = "";
-        sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_STATE);
-        if (!st) goto fail;
-        db_bind_text(st, 1, id);
-        int rc = db_step(st);
-        if (rc == SQLITE_ROW) snprintf(project, sizeof project, "%s", (const char *)sqlite3_column_text(st, 1));
-        sqlite3_reset(st);
-        const char *code = NULL, *msg = NULL;
         char from[16] = "", to[16] = "";
-        if (rc != SQLITE_ROW || !auth_can(&c->who, PERM_READ, project)) {
-            code = "not_found"; msg = "no such session";
-        } else if (!auth_can(&c->who, actions[a].perm, project)) {
-            code = "forbidden"; msg = "your role does not allow this in the session's project";
-        } else {
-            lc_result lr = action_apply(c, a, id, from, to);
-            if (lr == LC_REFUSED) { code = "invalid_transition"; msg = "not allowed in the session's status"; }
-            else if (lr == LC_NOT_FOUND) { code = "not_found"; msg = "no such session"; }
-            else if (lr != LC_OK) goto fail;
-        }
+        const char *msg = NULL;
+        int e = action_try(c, a, id, from, to, &msg);
+        if (e < 0) goto fail;
+        const char *code = action_reason_code(e);
         cJSON_AddBoolToObject(r, "ok", code == NULL);
         if (code) {
-            cJSON *e = cJSON_AddObjectToObject(r, "error");
-            cJSON_AddStringToObject(e, "code", code);
-            cJSON_AddStringToObject(e, "message", msg);
+            cJSON *er = cJSON_AddObjectToObject(r, "error");
+            cJSON_AddStringToObject(er, "code", code);
+            cJSON_AddStringToObject(er, "message", msg);
             if (*from) cJSON_AddStringToObject(r, "status", from);
             failn++;
         } else {

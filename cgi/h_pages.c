@@ -1,5 +1,6 @@
-/* h_pages: the History page (/sessions) and the session detail page
- * (/sessions/{id}). Each builds a view model (cJSON) from raw rows and hands
+/* h_pages: the session detail page (/sessions/{id}), the quick-action
+ * forms, and the session row view shared with the History page
+ * (h_history.c). Each builds a view model (cJSON) from raw rows and hands
  * it to a template; all text is escaped by the template engine, and Markdown
  * is rendered by md4c with raw HTML disabled. View models are documented in
  * docs/templates.md. */
@@ -14,11 +15,8 @@
 #include "ingest.h"
 #include "lifecycle.h"
 
-#define PAGE_DEFAULT 50
 #define FEED_MAX     500   /* activity entries shown; windowing comes with the detail-page work */
 
-static const char *const statuses[] = { "pending", "running", "retrying", "pausing", "paused",
-                                        "canceling", "canceled", "completed", "failed", NULL };
 
 /* Add key only when s is non-empty: templates test optional values with
  * sections, and an absent key is false everywhere. */
@@ -71,8 +69,13 @@ static cJSON *session_actions(ctx *c, const char *id, const char *status, const 
     return list;
 }
 
-/* The row fields both pages show, as a view object. */
-static cJSON *session_view(ctx *c, sqlite3_stmt *st)
+static const struct { const char *type, *label; } trigger_labels[] = {
+    { "manual", "Manual" }, { "api", "API" }, { "event", "Event" },
+    { "schedule", "Schedule" }, { "agent", "Agent" }, { "workflow", "Workflow" },
+};
+
+/* The row fields both pages show, as a view object (see handlers.h). */
+cJSON *session_row_view(ctx *c, sqlite3_stmt *st)
 {
     char t[64];
     cJSON *v = cJSON_CreateObject();
@@ -126,148 +129,33 @@ static cJSON *session_view(ctx *c, sqlite3_stmt *st)
     fmt_cost(sqlite3_column_int64(st, R_COST), t, sizeof t);
     cJSON_AddStringToObject(v, "cost_text", t);
     if (*col_text(st, R_ERROR)) cJSON_AddStringToObject(v, "error", col_text(st, R_ERROR));
-    cJSON_AddItemToObject(v, "actions", session_actions(c, id, status, col_text(st, R_PROJECT)));
-    return v;
-}
-
-/* "/sessions?status=..&agent=..&q=..&limit=..&cursor=KEY" keeping the filters. */
-static const char *list_url(ctx *c, const char *status, const char *agent, const char *q,
-                            long limit, const char *cursor)
-{
+    cJSON *acts = session_actions(c, id, status, col_text(st, R_PROJECT));
+    cJSON_AddItemToObject(v, "actions", acts);
+    /* What a bulk selection of this row allows: the same actions. */
     buf b;
     buf_init(&b);
-    buf_puts(&b, "/sessions?");
-    if (status) { buf_puts(&b, "status="); buf_add_urlenc(&b, status, strlen(status)); buf_putc(&b, '&'); }
-    if (agent) { buf_puts(&b, "agent="); buf_add_urlenc(&b, agent, strlen(agent)); buf_putc(&b, '&'); }
-    if (q) { buf_puts(&b, "q="); buf_add_urlenc(&b, q, strlen(q)); buf_putc(&b, '&'); }
-    if (limit != PAGE_DEFAULT) buf_printf(&b, "limit=%ld&", limit);
-    if (cursor) { buf_puts(&b, "cursor="); buf_add_urlenc(&b, cursor, strlen(cursor)); buf_putc(&b, '&'); }
-    b.len--; /* the trailing '&' or '?' */
-    const char *s = b.err ? "/sessions" : arena_strndup(c->a, b.p, b.len);
+    for (cJSON *x = acts->child; x; x = x->next) {
+        if (b.len) buf_putc(&b, ' ');
+        buf_puts(&b, cJSON_GetObjectItem(x, "action")->valuestring);
+    }
+    cJSON_AddStringToObject(v, "bulk_actions", b.err ? "" : buf_str(&b));
     buf_fini(&b);
-    return s;
-}
-
-/* Bind the filter parameters shared by the list statements. */
-static void bind_filters(sqlite3_stmt *st, const char *status, const char *agent,
-                         const char *projects, const char *q)
-{
-    db_bind_text(st, 1, status);
-    db_bind_text(st, 2, agent);
-    db_bind_text(st, 3, projects);
-    db_bind_text(st, 7, q);
-}
-
-static const char *nonempty(const char *s) { return s && *s ? s : NULL; }
-
-hres h_page_sessions(ctx *c)
-{
-    const char *status = nonempty(http_kvs_get(&c->req.query, "status"));
-    const char *agent = nonempty(http_kvs_get(&c->req.query, "agent"));
-    const char *q = nonempty(http_kvs_get(&c->req.query, "q"));
-    const char *cursor = nonempty(http_kvs_get(&c->req.query, "cursor"));
-    const char *lim = http_kvs_get(&c->req.query, "limit");
-    long limit = lim ? strtol(lim, NULL, 10) : PAGE_DEFAULT;
-    if (limit != 25 && limit != 50 && limit != 100) limit = PAGE_DEFAULT;
-    long long ctime = 0;
-    const char *cid = NULL;
-    if (cursor) {
-        char *end;
-        ctime = strtoll(cursor, &end, 10);
-        if (*end != '.' || !ingest_id_valid(end + 1))
-            return ctx_error(c, 400, "invalid_parameter", "This page link is broken (bad cursor).");
-        cid = end + 1;
+    const char *tt = col_text(st, R_TRIGGER);
+    for (size_t i = 0; i < sizeof trigger_labels / sizeof trigger_labels[0]; i++)
+        if (!strcmp(trigger_labels[i].type, tt)) cJSON_AddStringToObject(v, "trigger_label", trigger_labels[i].label);
+    if (!cJSON_HasObjectItem(v, "trigger_label")) cJSON_AddStringToObject(v, "trigger_label", tt);
+    /* Source: who or what started it. For called sessions, the caller,
+     * linked where readable (name only otherwise). */
+    const cJSON *parent = cJSON_GetObjectItem(v, "parent");
+    if (parent) {
+        cJSON_AddStringToObject(v, "source_text", cJSON_GetObjectItem(parent, "name")->valuestring);
+        cJSON_AddStringToObject(v, "source_url", cJSON_GetObjectItem(parent, "url")->valuestring);
+    } else if (*col_text(st, R_SOURCE)) {
+        cJSON_AddStringToObject(v, "source_text", col_text(st, R_SOURCE));
+    } else if (!is_null(st, R_PARENT) && !is_null(st, R_PARENT_NAME)) {
+        cJSON_AddStringToObject(v, "source_text", col_text(st, R_PARENT_NAME));
     }
-    if (status) {
-        int known = 0;
-        for (int i = 0; statuses[i]; i++) known |= strcmp(statuses[i], status) == 0;
-        if (!known) return ctx_error(c, 400, "invalid_parameter", "Unknown status \"%.40s\".", status);
-    }
-    const char *projects = auth_can_all(&c->who, PERM_READ)
-                               ? NULL : auth_projects_json(c->a, &c->who, PERM_READ);
-
-    cJSON *v = cJSON_CreateObject();
-    cJSON_AddStringToObject(v, "title", "Sessions · Flightdeck");
-    cJSON_AddBoolToObject(v, "nav_sessions", 1);
-    cJSON *rows = cJSON_AddArrayToObject(v, "sessions");
-    sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_LIST_ROWS);
-    if (!st) goto fail;
-    bind_filters(st, status, agent, projects, q);
-    if (cid) { sqlite3_bind_int64(st, 4, ctime); db_bind_text(st, 5, cid); }
-    sqlite3_bind_int64(st, 6, limit + 1);
-    long n = 0;
-    char next[96] = "", first[96] = "";
-    int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW) {
-        char key[96];
-        snprintf(key, sizeof key, "%lld.%s", (long long)sqlite3_column_int64(st, R_SORT_TIME),
-                 col_text(st, R_ID));
-        if (n == limit) break;
-        if (n == 0) memcpy(first, key, sizeof key);
-        memcpy(next, key, sizeof key);
-        cJSON_AddItemToArray(rows, session_view(c, st));
-        n++;
-    }
-    int more = rc == SQLITE_ROW;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) goto fail;
-    if (more) cJSON_AddStringToObject(v, "next_url", list_url(c, status, agent, q, limit, next));
-
-    /* Previous page: look `limit` rows back from the first row shown. */
-    if (cid && n > 0) {
-        char *end;
-        long long ft = strtoll(first, &end, 10);
-        st = db_stmt(c->db, SQL_SESSION_LIST_ROWS_BEFORE);
-        if (!st) goto fail;
-        bind_filters(st, status, agent, projects, q);
-        sqlite3_bind_int64(st, 4, ft);
-        db_bind_text(st, 5, end + 1);
-        sqlite3_bind_int64(st, 6, limit + 1);
-        long back = 0;
-        char prev[96] = "";
-        while ((rc = db_step(st)) == SQLITE_ROW) {
-            if (++back == limit + 1)
-                snprintf(prev, sizeof prev, "%lld.%s", (long long)sqlite3_column_int64(st, 0),
-                         col_text(st, 1));
-        }
-        sqlite3_reset(st);
-        if (rc != SQLITE_DONE) goto fail;
-        cJSON_AddStringToObject(v, "prev_url",
-                                list_url(c, status, agent, q, limit, *prev ? prev : NULL));
-    }
-
-    cJSON_AddStringToObject(v, "return_to", c->req.request_uri);
-    cJSON_AddBoolToObject(v, "empty", n == 0);
-    cJSON_AddBoolToObject(v, "filtered", status || agent || q);
-    cJSON_AddStringToObject(v, "count_text",
-                            arena_printf(c->a, "Showing %ld session%s", n, n == 1 ? "" : "s"));
-    cJSON *f = cJSON_AddObjectToObject(v, "filters");
-    cJSON_AddStringToObject(f, "status", status ? status : "");
-    cJSON_AddStringToObject(f, "agent", agent ? agent : "");
-    cJSON_AddStringToObject(f, "q", q ? q : "");
-    cJSON *so = cJSON_AddArrayToObject(v, "status_options");
-    for (int i = 0; statuses[i]; i++) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "value", statuses[i]);
-        cJSON_AddStringToObject(o, "label", lifecycle_status_label(statuses[i]));
-        cJSON_AddBoolToObject(o, "selected", status && strcmp(status, statuses[i]) == 0);
-        cJSON_AddItemToArray(so, o);
-    }
-    cJSON *ao = cJSON_AddArrayToObject(v, "agent_options");
-    st = db_stmt(c->db, SQL_SESSION_AGENTS);
-    if (!st) goto fail;
-    db_bind_text(st, 1, projects);
-    while (db_step(st) == SQLITE_ROW) {
-        cJSON *o = cJSON_CreateObject();
-        cJSON_AddStringToObject(o, "value", col_text(st, 0));
-        cJSON_AddBoolToObject(o, "selected", agent && strcmp(agent, col_text(st, 0)) == 0);
-        cJSON_AddItemToArray(ao, o);
-    }
-    sqlite3_reset(st);
-    return ctx_render(c, 200, "sessions", v);
-fail:
-    cJSON_Delete(v);
-    return HR_ERROR;
+    return v;
 }
 
 /* md4c output callback: append to a buf. */
@@ -421,7 +309,7 @@ hres h_page_session(ctx *c)
     db_bind_text(st, 1, id);
     if (db_step(st) != SQLITE_ROW) { sqlite3_reset(st); return HR_ERROR; }
     cJSON *v = cJSON_CreateObject();
-    cJSON *s = session_view(c, st);
+    cJSON *s = session_row_view(c, st);
     int64_t now = sqlite3_column_int64(st, R_NOW);
     cJSON_AddStringToObject(v, "title", arena_printf(c->a, "%s · Flightdeck",
                                                      cJSON_GetObjectItem(s, "name")->valuestring));

@@ -15,9 +15,16 @@ hres h_login_form(ctx *c);
 hres h_login_post(ctx *c);
 hres h_logout(ctx *c);
 
-/* h_pages.c: the History page and the session detail page */
+/* h_history.c: the History page */
 hres h_page_sessions(ctx *c);
+/* h_pages.c: the session detail page */
 hres h_page_session(ctx *c);
+/* A session row (columns SESSION_ROW_COLS of db_cols.h, in order) as the
+ * view object both pages show: names, status, trigger and source, times,
+ * tokens, cost, the quick actions the viewer may take now, and
+ * bulk_actions. Caller owns the result (documented in docs/templates.md). */
+struct sqlite3_stmt;
+cJSON *session_row_view(ctx *c, struct sqlite3_stmt *st);
 
 /* h_api_sessions.c */
 hres h_api_sessions_create(ctx *c);
@@ -47,6 +54,15 @@ hres h_api_client_calls(ctx *c);
 int action_find(const char *name);
 perm action_perm(int a);
 lc_result action_apply(ctx *c, int a, const char *id, char *from, char *to);
+const char *action_name(int a);
+/* One session of a bulk request: checks read access (else ACT_NOT_FOUND)
+ * and the action's permission in its project, then applies it. Returns an
+ * act_reason, or -1 on a database error; *msg says why in words; from/to
+ * receive the statuses. */
+enum act_reason { ACT_OK, ACT_NOT_FOUND, ACT_FORBIDDEN, ACT_REFUSED };
+int action_try(ctx *c, int a, const char *id, char from[16], char to[16], const char **msg);
+/* The API error code of a reason ("not_found" ...), NULL for ACT_OK. */
+const char *action_reason_code(int e);
 
 /* h_tasks.c: the Work Center */
 hres h_api_tasks(ctx *c);
@@ -68,7 +84,13 @@ hres h_admin_token_create(ctx *c);
 hres h_admin_token_revoke(ctx *c);
 hres h_admin_audit(ctx *c);
 
-/* h_pages.c: quick-action forms (POST /sessions/{id}/pause ...) */
+/* h_pages.c: quick-action forms (POST /sessions/{id}/pause ...) and bulk */
 hres h_page_action(ctx *c);
+hres h_page_bulk(ctx *c);
+/* h_pages.c: live-update token of the History page (GET /changes) */
+hres h_page_changes(ctx *c);
+/* h_views.c: saved views of the History page */
+hres h_view_save(ctx *c);
+hres h_view_delete(ctx *c);
 
 #endif
