@@ -633,7 +633,7 @@ sqlite3_stmt *sessq_prepare_summary(db *d, const sessq *q, int64_t from, int64_t
     sqlite3_stmt *st = NULL;
     if (bucket_ms <= 0) goto out;
     buf_puts(&bl.sql, "SELECT (s.sort_time - ?35) / ?36, s.status, s.agent, count(*), "
-                      "sum(s.total_cost_micros), sum(s.total_tokens) FROM sessions s WHERE 1");
+                      "sum(s.total_cost_micros), sum(s.prompt_tokens + s.completion_tokens) FROM sessions s WHERE 1");
     build_where(&bl, q, &fts, 1);
     buf_puts(&bl.sql, " GROUP BY 1, 2, 3");
     bl.shape |= BIT(SH_SUMMARY);

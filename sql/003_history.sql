@@ -24,6 +24,11 @@ ALTER TABLE sessions ADD COLUMN total_tokens INTEGER GENERATED ALWAYS AS (
 -- range scan in either direction. The agent index replaces 001's, whose
 -- mixed directions could not serve "agent, then newest" both ways.
 DROP INDEX sessions_by_agent;
+-- The time index also covers what the summary strip sums, so a day of
+-- sessions is summarised from the index alone.
+DROP INDEX sessions_by_time;
+CREATE INDEX sessions_by_time ON sessions (sort_time, id, status, agent, total_cost_micros,
+                                           prompt_tokens, completion_tokens);
 CREATE INDEX sessions_by_agent    ON sessions (agent, sort_time, id);
 CREATE INDEX sessions_by_created  ON sessions (created_at, id);
 CREATE INDEX sessions_by_updated  ON sessions (updated_at, id);
