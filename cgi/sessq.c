@@ -214,7 +214,7 @@ static int parse_metadata_json(sessq *q, const char *s, arena *a, sq_err *e)
         else if (cJSON_IsNumber(m)) {
             double d = m->valuedouble;
             if (d == (double)(long long)d && d > -9e15 && d < 9e15) snprintf(num, sizeof num, "%lld", (long long)d);
-            else snprintf(num, sizeof num, "%.17g", d);
+            else snprintf(num, sizeof num, "%.15g", d); /* as SQLite casts a REAL to TEXT */
             v = num;
         } else {
             rc = fail(e, "metadata", "metadata filter values must be strings, numbers, booleans or null");
@@ -418,6 +418,10 @@ static int parse_cursor(sessq *q, const char *s, arena *a, sq_err *e)
         goto out;
     }
     if (sorts[q->sort].text ? !cJSON_IsString(key) : !cJSON_IsNumber(key)) goto out;
+    /* Keys are whole numbers well inside int64_t; anything else was not made here. */
+    if ((cJSON_IsNumber(key) && !(key->valuedouble > -9e15 && key->valuedouble < 9e15)) ||
+        !(t->valuedouble > -9e15 && t->valuedouble < 9e15))
+        goto out;
     if (strlen(id->valuestring) > 128 || (cJSON_IsString(key) && strlen(key->valuestring) > 1024)) goto out;
     q->cur_key_is_text = cJSON_IsString(key);
     if (q->cur_key_is_text) q->cur_key_text = arena_strndup(a, key->valuestring, strlen(key->valuestring));
@@ -671,14 +675,15 @@ void sessq_query_string(buf *b, const sessq *q, int default_limit)
     if (q->range) ADD("range", q->range);
     if (q->start_after_text) ADD("start_after", q->start_after_text);
     if (q->start_before_text) ADD("start_before", q->start_before_text);
-    for (int i = 0; i < q->nmeta && !q->metadata_json; i++) {
+    /* Metadata filters, whether given as meta= or metadata=, are written as
+     * meta= pairs: one form, and none lost when both were used. */
+    for (int i = 0; i < q->nmeta; i++) {
         if (b->len > start) buf_putc(b, '&');
         buf_puts(b, "meta=");
         buf_add_urlenc(b, q->meta[i].key, strlen(q->meta[i].key));
         buf_puts(b, "%3D");
         buf_add_urlenc(b, q->meta[i].value, strlen(q->meta[i].value));
     }
-    if (q->metadata_json) ADD("metadata", q->metadata_json);
     if (q->sort != SQ_SORT_START) ADD("sort", sorts[q->sort].name);
     if (q->asc) ADD("direction", "asc");
     if (q->limit != default_limit) {
