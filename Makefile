@@ -10,7 +10,7 @@ VERSION := 0.1.0
 CSTD    := -std=c11 -D_GNU_SOURCE -DFD_VERSION=\"$(VERSION)\"
 CFLAGS  ?= -O2 -g
 LIBS    := -lfcgi -lsqlite3 -lcjson -lsodium -lmd4c-html -lmd4c -lpthread -lm
-SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+SAN     := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # The CLI alone links libcurl (sim.c: the reference runtime talks HTTP).
 CLI_ONLY := cgi/cli.c cgi/sim.c
