@@ -81,6 +81,13 @@ describe('CSRF on every form', () => {
     '/sessions/{id}/resume': async () => ({ id: await fresh('paused'), form: { return_to: '/sessions' } }),
     '/sessions/{id}/cancel': async () => ({ id: await fresh('running'), form: { return_to: '/sessions' } }),
     '/sessions/{id}/delete': async () => ({ id: await fresh('completed'), form: { return_to: '/sessions' } }),
+    '/sessions/bulk': async () => ({ form: { action: 'cancel', ids: await fresh('running'), return_to: '/sessions' } }),
+    '/views': async () => ({ form: { name: `csrf view ${++seq}`, query: 'status=failed', return_to: '/sessions' } }),
+    '/views/{id}/delete': async () => {
+      const name = `csrf delete view ${++seq}`;
+      await adminPost('/views', { name, query: 'status=running', return_to: '/sessions' });
+      return { id: sql(srv, `SELECT id FROM saved_views WHERE name = ${q(name)}`)[0].id, form: { return_to: '/sessions' } };
+    },
     '/tasks/{id}/complete': async () => {
       const id = await fresh('running');
       const r = await append(srv, rt, id, { type: 'tool_call', tool_call_id: 'csrf-task', tool: 'approve', kind: 'manual', arguments: {} });

@@ -171,7 +171,7 @@ describe('pages', () => {
     // The row of the completed session shows its status.
     const row = r.text.slice(r.text.indexOf(`/sessions/${newer.id}`) - 2000, r.text.indexOf(`/sessions/${newer.id}`) + 3000);
     assert.match(row, /Completed/);
-    assert.match(r.text, /Showing 3 sessions/);
+    assert.match(r.text, /3 sessions on this page/);
   });
 
   it('/sessions filters by status and agent from the URL', async () => {
