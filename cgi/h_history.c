@@ -176,8 +176,7 @@ static void add_chips(ctx *c, cJSON *v, const sessq *q)
     if (q->has_error) { w = *q; w.has_error = 0; add_chip(c, chips, "Has error", "yes", &w); }
     if (q->range) {
         w = *q;
-        w.range = NULL;
-        w.start_after = 0; /* recomputed on the next request from what stays */
+        w.range = NULL; /* the link carries start_after_text, if any, not the resolved bound */
         add_chip(c, chips, "Started", q->range, &w);
     }
     if (q->start_after_text) { w = *q; w.start_after_text = NULL; add_chip(c, chips, "From", q->start_after_text, &w); }
@@ -247,16 +246,16 @@ typedef struct agent_count { const char *name; long long n; } agent_count;
  * chart. It covers the filter's time range, or the last 24 hours. */
 static int add_summary(ctx *c, cJSON *v, const sessq *q, int64_t now)
 {
-    int64_t from, to = q->start_before ? q->start_before : now;
+    int64_t from, to = q->has_before ? q->start_before : now;
     const char *label;
-    if (q->start_after) {
+    if (q->has_after) {
         from = q->start_after;
         label = q->range ? (!strcmp(q->range, "1h") ? "Last hour" : !strcmp(q->range, "24h") ? "Last 24 hours"
                             : !strcmp(q->range, "7d") ? "Last 7 days" : "Last 30 days")
                          : "Selected range";
     } else {
         from = to - DAY_MS;
-        label = q->start_before ? "24 hours before the end of the range" : "Last 24 hours";
+        label = q->has_before ? "24 hours before the end of the range" : "Last 24 hours";
     }
     if (to > now) to = now;
     if (from >= to) from = to - HOUR_MS;

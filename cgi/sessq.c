@@ -70,7 +70,7 @@ static const struct eq_def {
 
 /* Fixed parameter numbers of the other fragments. */
 enum {
-    P_STATUS = 1, P_AFTER = 13, P_BEFORE = 14, P_FTS = 15, P_QID = 16, P_PROJECTS = 17,
+    P_STATUS = 1, P_AFTER = 13, P_BEFORE = 14, P_QID = 16, P_PROJECTS = 17,
     P_META = 20, /* 20 + 2i path, 21 + 2i value */
     P_CKEY = 30, P_CTIME = 31, P_CID = 32, P_LIMIT = 33, P_OFFSET = 34,
     P_BUCKET0 = 35, P_BUCKET = 36
@@ -106,8 +106,8 @@ int sessq_filtered(const sessq *q)
 {
     for (size_t i = 0; i < NEQ; i++)
         if (eq_value(q, i)) return 1;
-    return q->nstatus || q->success >= 0 || q->has_error || q->range || q->start_after ||
-           q->start_before || q->q || q->nmeta;
+    return q->nstatus || q->success >= 0 || q->has_error || q->range || q->has_after ||
+           q->has_before || q->q || q->nmeta;
 }
 
 /* --------------------------------------------------------------- parsing */
@@ -276,8 +276,8 @@ int sessq_parse(sessq *q, const http_kvs *kv, arena *a, int64_t now_ms, sq_err *
             if (!text_ok(v, vlen, 40) || time_value(v, &ms) || ms < 0)
                 return fail(err, k, "%s must be a time: RFC 3339 (2026-11-21T15:30:00Z), "
                             "YYYY-MM-DDTHH:MM or YYYY-MM-DD in UTC, or milliseconds", k);
-            if (k[6] == 'a') { q->start_after = ms; q->start_after_text = v; }
-            else { q->start_before = ms; q->start_before_text = v; }
+            if (k[6] == 'a') { q->start_after = ms; q->start_after_text = v; q->has_after = 1; }
+            else { q->start_before = ms; q->start_before_text = v; q->has_before = 1; }
         } else if (!strcmp(k, "q")) {
             if (!text_ok(v, vlen, Q_MAX))
                 return fail(err, "q", "a search is at most %d characters", Q_MAX);
@@ -322,7 +322,8 @@ int sessq_parse(sessq *q, const http_kvs *kv, arena *a, int64_t now_ms, sq_err *
     (void)have_limit;
     if (q->range) {
         int64_t from = now_ms - range_ms[in_list(ranges, q->range)];
-        if (from > q->start_after) q->start_after = from;
+        if (!q->has_after || from > q->start_after) q->start_after = from;
+        q->has_after = 1;
     }
     if (cursor) {
         if (q->offset) return fail(err, "cursor", "use cursor or offset, not both");
@@ -439,9 +440,11 @@ out:
 
 /* -------------------------------------------------------------- building */
 
-/* The FTS5 query for what was typed: each word quoted (so nothing typed is
- * FTS syntax) and a prefix, all required. "" when no word has a letter or
- * digit. */
+/* The FTS5 queries for what was typed, one per word, separated by '\n'
+ * (a search holds no control characters): each word quoted, so nothing
+ * typed is FTS syntax, and a prefix. Each must match the session's own text
+ * or one of its events, so words may sit in different fields. "" when no
+ * word has a letter or digit. */
 static void fts_query(buf *b, const char *q)
 {
     int terms = 0;
@@ -454,7 +457,7 @@ static void fts_query(buf *b, const char *q)
         for (const char *c = w; c < p; c++)
             if (isalnum((unsigned char)*c) || (unsigned char)*c >= 0x80) useful = 1;
         if (!useful) continue;
-        if (terms++) buf_putc(b, ' ');
+        if (terms++) buf_putc(b, '\n');
         buf_putc(b, '"');
         for (const char *c = w; c < p; c++) {
             if (*c == '"') buf_putc(b, '"');
@@ -473,14 +476,16 @@ enum {
     SH_SORT = 28,           /* 4 bits */
     SH_ASC = 32, SH_BACK, SH_CURSOR, SH_OFFSET,
     SH_COLS = 36,           /* 2 bits */
-    SH_SUMMARY = 40
+    SH_SUMMARY = 40,
+    SH_TERMS = 41           /* 5 bits: words of the search */
 };
+#define P_TERM 40           /* ?40 + i: the i-th word's FTS query */
 
 typedef struct built {
     uint64_t shape;
     buf      sql;
-    int      fts;        /* fts query text is non-empty */
-    char    *fts_text;
+    int         nterms;  /* FTS queries, one per word */
+    const char *terms[Q_TERMS];
 } built;
 
 #define BIT(n) (1ULL << (n))
@@ -507,15 +512,22 @@ static void build_where(built *bl, const sessq *q, buf *fts, int facets)
         buf_puts(b, " AND (s.error_count > 0 OR s.status = 'failed')");
         bl->shape |= BIT(SH_ERROR);
     }
-    if (q->start_after || facets) { buf_puts(b, " AND s.sort_time >= ?13"); bl->shape |= BIT(SH_AFTER); }
-    if (q->start_before || facets) { buf_puts(b, " AND s.sort_time < ?14"); bl->shape |= BIT(SH_BEFORE); }
+    if (q->has_after || facets) { buf_puts(b, " AND s.sort_time >= ?13"); bl->shape |= BIT(SH_AFTER); }
+    if (q->has_before || facets) { buf_puts(b, " AND s.sort_time < ?14"); bl->shape |= BIT(SH_BEFORE); }
     if (q->q) {
         fts_query(fts, q->q);
-        if (fts->len) {
-            buf_puts(b, " AND s.id IN (SELECT sid FROM search_sessions WHERE search_sessions MATCH ?15"
-                        " UNION SELECT sid FROM search_events WHERE search_events MATCH ?15 UNION SELECT ?16)");
-            bl->shape |= BIT(SH_FTS);
-            bl->fts = 1;
+        if (fts->len && !fts->err) {
+            for (char *t = fts->p; t && bl->nterms < Q_TERMS; ) {
+                char *nl = strchr(t, '\n');
+                if (nl) *nl = '\0';
+                int p = P_TERM + bl->nterms;
+                bl->terms[bl->nterms++] = t;
+                buf_printf(b, " AND s.id IN (SELECT sid FROM search_sessions WHERE search_sessions MATCH ?%d"
+                              " UNION SELECT sid FROM search_events WHERE search_events MATCH ?%d"
+                              " UNION SELECT ?16)", p, p);
+                t = nl ? nl + 1 : NULL;
+            }
+            bl->shape |= BIT(SH_FTS) | (uint64_t)bl->nterms << SH_TERMS;
         } else {
             buf_puts(b, " AND s.id = ?16");
             bl->shape |= BIT(SH_QID);
@@ -553,8 +565,8 @@ static int bind_where(sqlite3_stmt *st, const built *bl, const sessq *q)
     }
     if (bl->shape & BIT(SH_AFTER)) rc |= sqlite3_bind_int64(st, P_AFTER, q->start_after);
     if (bl->shape & BIT(SH_BEFORE))
-        rc |= sqlite3_bind_int64(st, P_BEFORE, q->start_before ? q->start_before : INT64_MAX);
-    if (bl->shape & BIT(SH_FTS)) rc |= db_bind_text(st, P_FTS, bl->fts_text);
+        rc |= sqlite3_bind_int64(st, P_BEFORE, q->has_before ? q->start_before : INT64_MAX);
+    for (int i = 0; i < bl->nterms; i++) rc |= db_bind_text(st, P_TERM + i, bl->terms[i]);
     if (bl->shape & (BIT(SH_FTS) | BIT(SH_QID))) rc |= db_bind_text(st, P_QID, q->q);
     if (bl->shape & BIT(SH_PROJECTS)) rc |= db_bind_text(st, P_PROJECTS, q->projects);
     for (int i = 0; i < q->nmeta; i++) {
@@ -604,7 +616,6 @@ sqlite3_stmt *sessq_prepare(db *d, const sessq *q, sq_cols cols, int backward)
     bl.shape |= (uint64_t)q->sort << SH_SORT | (uint64_t)(q->asc != 0) << SH_ASC |
                 (uint64_t)(backward != 0) << SH_BACK | (uint64_t)cols << SH_COLS;
     if (bl.sql.err || fts.err) goto out;
-    bl.fts_text = fts.len ? (char *)buf_str(&fts) : NULL;
 
     st = db_stmt_shape(d, bl.shape, buf_str(&bl.sql));
     if (!st) goto out;
@@ -642,12 +653,12 @@ sqlite3_stmt *sessq_prepare_summary(db *d, const sessq *q, int64_t from, int64_t
     buf_puts(&bl.sql, " GROUP BY 1, 2, 3");
     bl.shape |= BIT(SH_SUMMARY);
     if (bl.sql.err || fts.err) goto out;
-    bl.fts_text = fts.len ? (char *)buf_str(&fts) : NULL;
     st = db_stmt_shape(d, bl.shape, buf_str(&bl.sql));
     if (!st) goto out;
     sessq w = *q;
-    w.start_after = q->start_after > from ? q->start_after : from;
-    w.start_before = q->start_before && q->start_before < to ? q->start_before : to;
+    w.start_after = q->has_after && q->start_after > from ? q->start_after : from;
+    w.start_before = q->has_before && q->start_before < to ? q->start_before : to;
+    w.has_after = w.has_before = 1;
     int rc = bind_where(st, &bl, &w);
     rc |= sqlite3_bind_int64(st, P_BUCKET0, from);
     rc |= sqlite3_bind_int64(st, P_BUCKET, bucket_ms);

@@ -50,8 +50,9 @@ typedef struct sessq {
     int         success;       /* -1 any; 1 completed; 0 failed */
     int         has_error;     /* 1: failed, or holds an error event or failed tool call */
     const char *range;         /* preset "1h" "24h" "7d" "30d", relative to now */
-    int64_t     start_after;   /* ms, inclusive; 0 = unbounded */
-    int64_t     start_before;  /* ms, exclusive; 0 = unbounded */
+    int         has_after, has_before; /* whether the bounds below are set */
+    int64_t     start_after;   /* ms, inclusive */
+    int64_t     start_before;  /* ms, exclusive */
     const char *start_after_text, *start_before_text; /* as given, for links and inputs */
     const char *q;             /* text search, as typed */
     sq_meta     meta[SQ_META_MAX]; int nmeta;
