@@ -53,31 +53,7 @@ DB_SQL_ENUM(SESSION_GET_API,
     "SELECT " SESSION_API_COLS " FROM sessions WHERE id = ?1")
 DB_SQL_ENUM(SESSION_GET_ROW,
     "SELECT " SESSION_ROW_COLS " FROM sessions s WHERE id = ?1")
-/* Keyset page, newest first. ?1 status or NULL ?2 agent or NULL
- * ?3 projects JSON array or NULL (= all) ?4 cursor sort_time or NULL ?5 cursor id
- * ?6 limit. Columns: the API shape plus sort_time for the next cursor. */
-DB_SQL_ENUM(SESSION_LIST_API,
-    "SELECT " SESSION_API_COLS ", sort_time FROM sessions "
-    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR agent = ?2) "
-    "AND (?3 IS NULL OR project IN (SELECT value FROM json_each(?3))) "
-    "AND (?4 IS NULL OR (sort_time, id) < (?4, ?5)) "
-    "ORDER BY sort_time DESC, id DESC LIMIT ?6")
-/* The same page for the History page, raw values; ?7 text search or NULL */
-DB_SQL_ENUM(SESSION_LIST_ROWS,
-    "SELECT " SESSION_ROW_COLS ", sort_time FROM sessions s "
-    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR agent = ?2) "
-    "AND (?3 IS NULL OR project IN (SELECT value FROM json_each(?3))) "
-    "AND (?4 IS NULL OR (sort_time, id) < (?4, ?5)) "
-    "AND (?7 IS NULL OR instr(lower(name), lower(?7)) > 0 OR instr(lower(agent), lower(?7)) > 0) "
-    "ORDER BY sort_time DESC, id DESC LIMIT ?6")
-/* Previous page: the rows just before the cursor, oldest first (reversed by the caller). */
-DB_SQL_ENUM(SESSION_LIST_ROWS_BEFORE,
-    "SELECT sort_time, id FROM sessions s "
-    "WHERE (?1 IS NULL OR status = ?1) AND (?2 IS NULL OR agent = ?2) "
-    "AND (?3 IS NULL OR project IN (SELECT value FROM json_each(?3))) "
-    "AND (sort_time, id) > (?4, ?5) "
-    "AND (?7 IS NULL OR instr(lower(name), lower(?7)) > 0 OR instr(lower(agent), lower(?7)) > 0) "
-    "ORDER BY sort_time ASC, id ASC LIMIT ?6")
+/* The session list (History page, API, CLI) is composed by sessq.c. */
 /* Agent names for the filter, from readable projects only. ?1 projects JSON or NULL (all) */
 DB_SQL_ENUM(SESSION_AGENTS,
     "SELECT DISTINCT agent FROM sessions WHERE agent <> '' "
