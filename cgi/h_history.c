@@ -273,6 +273,9 @@ static int add_summary(ctx *c, cJSON *v, const sessq *q, int64_t now)
     memset(per, 0, sizeof per);
     agent_count agents[AGENTS_MAX];
     int nagents = 0;
+    /* Agent name -> index in agents: open addressing, 2x the entries. */
+    short aslot[AGENTS_MAX * 2];
+    memset(aslot, -1, sizeof aslot);
     long long total = 0, failed = 0, cost = 0, tokens = 0;
 
     sqlite3_stmt *st = sessq_prepare_summary(c->db, q, from, to, bucket);
@@ -288,13 +291,16 @@ static int add_summary(ctx *c, cJSON *v, const sessq *q, int64_t now)
         int status_ok = !q->nstatus || has_status(q, statuses[si]);
         if (agent_ok) facet[si] += n;
         if (status_ok) {
-            int k;
-            for (k = 0; k < nagents && strcmp(agents[k].name, agent); k++) {}
-            if (k == nagents && nagents < AGENTS_MAX) {
+            unsigned h = 2166136261u;
+            for (const char *p = agent; *p; p++) h = (h ^ (unsigned char)*p) * 16777619u;
+            unsigned i = h % (AGENTS_MAX * 2);
+            while (aslot[i] >= 0 && strcmp(agents[aslot[i]].name, agent)) i = (i + 1) % (AGENTS_MAX * 2);
+            if (aslot[i] < 0 && nagents < AGENTS_MAX) {
                 agents[nagents].name = arena_strdup(c->a, agent);
-                agents[nagents++].n = 0;
+                agents[nagents].n = 0;
+                aslot[i] = (short)nagents++;
             }
-            if (k < nagents) agents[k].n += n;
+            if (aslot[i] >= 0) agents[aslot[i]].n += n;
         }
         if (!agent_ok || !status_ok) continue;
         total += n;

@@ -111,7 +111,8 @@ const char *sessq_cursor(arena *a, const sessq *q, sqlite3_stmt *st);
 /* Summary of the filtered sessions whose start lies in [from, to), in
  * buckets of bucket_ms, ignoring the status and agent filters (so each
  * gives facet counts for the other): rows of (bucket, status, agent,
- * sessions, cost_micros, tokens). NULL on error. */
+ * sessions, cost_micros, tokens), for the caller to sum (today one row per
+ * session, sessions = 1). NULL on error. */
 sqlite3_stmt *sessq_prepare_summary(db *d, const sessq *q, int64_t from, int64_t to,
                                     int64_t bucket_ms);
 
