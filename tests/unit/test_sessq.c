@@ -1333,19 +1333,34 @@ static int cmp_str(const void *a, const void *b)
 }
 
 /* Summary rows as "bucket|status|agent|sessions|cost|tokens", sorted, ';'-joined. */
+/* The summary's rows summed per (bucket, status, agent), sorted, as
+ * "bucket|status|agent|sessions|cost|tokens;..." (sessq may return one row
+ * per session or pre-grouped rows: the caller sums either way). */
 static const char *summary_of(const sessq *q, int64_t from, int64_t to, int64_t bucket)
 {
     sqlite3_stmt *st = sessq_prepare_summary(D, q, from, to, bucket);
     if (!st) return "NULL";
-    const char *rows[64];
+    struct { const char *key; long long n, cost, tok; } g[64];
     int n = 0, rc;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW && n < 64)
-        rows[n++] = joinf("%lld|%s|%s|%lld|%lld|%lld", (long long)sqlite3_column_int64(st, 0),
-                          (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2),
-                          (long long)sqlite3_column_int64(st, 3), (long long)sqlite3_column_int64(st, 4),
-                          (long long)sqlite3_column_int64(st, 5));
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *key = joinf("%lld|%s|%s", (long long)sqlite3_column_int64(st, 0),
+                                (const char *)sqlite3_column_text(st, 1), (const char *)sqlite3_column_text(st, 2));
+        int i;
+        for (i = 0; i < n && strcmp(g[i].key, key); i++) {}
+        if (i == n) {
+            if (n == 64) break;
+            g[n].key = key;
+            g[n].n = g[n].cost = g[n].tok = 0;
+            n++;
+        }
+        g[i].n += sqlite3_column_int64(st, 3);
+        g[i].cost += sqlite3_column_int64(st, 4);
+        g[i].tok += sqlite3_column_int64(st, 5);
+    }
     sqlite3_reset(st);
     if (rc != SQLITE_DONE) return "ERR";
+    const char *rows[64];
+    for (int i = 0; i < n; i++) rows[i] = joinf("%s|%lld|%lld|%lld", g[i].key, g[i].n, g[i].cost, g[i].tok);
     qsort(rows, (size_t)n, sizeof rows[0], cmp_str);
     buf b;
     buf_init(&b);
