@@ -32,6 +32,10 @@ export async function openBrowser(srv, problems, { ignore = () => false, viewpor
   page.on('pageerror', (e) => problems.push(`page error: ${e.message}`));
   page.on('requestfailed', (rq) => {
     const errorText = rq.failure()?.errorText;
+    // Leaving a page aborts what it still had in flight: the History page's
+    // live-update long poll and refetch (script fetches) and a late favicon
+    // load. Expected, not a problem; every other failure is.
+    if (errorText === 'net::ERR_ABORTED' && (rq.resourceType() === 'fetch' || rq.url().endsWith('/favicon.svg'))) return;
     if (ignore('requestfailed', { url: rq.url(), errorText })) return;
     problems.push(`request failed: ${rq.url()} ${errorText}`);
   });
