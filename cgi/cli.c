@@ -415,26 +415,9 @@ static int cmd_sessions_list(db *d, const char *path, int argc, char **argv)
         rc = EXIT_USAGE;
         goto out;
     }
-    sqlite3_stmt *st = sessq_prepare(d, &q, SQ_COLS_API, 0);
-    if (!st) goto out;
-    cJSON *o = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(o, "data");
-    const char *next = NULL;
-    int n = 0, step;
-    while ((step = db_step(st)) == SQLITE_ROW) {
-        if (n == q.limit) break;
-        cJSON *row = db_row_json(st);
-        if (!row) break;
-        cJSON_DeleteItemFromObjectCaseSensitive(row, "_k");
-        cJSON_DeleteItemFromObjectCaseSensitive(row, "_t");
-        cJSON_DeleteItemFromObjectCaseSensitive(row, "_i");
-        cJSON_AddItemToArray(data, row);
-        if (++n == q.limit) next = sessq_cursor(a, &q, st);
-    }
-    int more = step == SQLITE_ROW && n == q.limit;
-    sqlite3_reset(st);
-    if (step != SQLITE_ROW && step != SQLITE_DONE) { cJSON_Delete(o); goto out; }
-    if (more && next) cJSON_AddStringToObject(o, "next_cursor", next);
-    else cJSON_AddNullToObject(o, "next_cursor");
+    cJSON *o = sessq_page_json(d, &q, a);
+    if (!o) goto out;
+    const cJSON *data = cJSON_GetObjectItem(o, "data"), *next = cJSON_GetObjectItem(o, "next_cursor");
     if (json) {
         char *t = cJSON_Print(o);
         if (t) puts(t);
@@ -450,7 +433,7 @@ static int cmd_sessions_list(db *d, const char *path, int argc, char **argv)
                    cJSON_IsString(ag) ? ag->valuestring : "", cJSON_IsString(start) ? start->valuestring : "-",
                    cJSON_IsString(nm) ? nm->valuestring : "", cJSON_IsNumber(cost) ? cost->valuedouble : 0.0);
         }
-        if (more && next) printf("more: --cursor %s\n", next);
+        if (cJSON_IsString(next)) printf("more: --cursor %s\n", next->valuestring);
     }
     cJSON_Delete(o);
     rc = 0;

@@ -86,27 +86,8 @@ hres h_api_sessions_list(ctx *c)
         return ctx_error_field(c, 400, "invalid_parameter", err.field, "%s", err.message);
     q.projects = auth_can_all(&c->who, PERM_READ) ? NULL : auth_projects_json(c->a, &c->who, PERM_READ);
 
-    sqlite3_stmt *st = sessq_prepare(c->db, &q, SQ_COLS_API, 0);
-    if (!st) return HR_ERROR;
-    cJSON *out = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(out, "data");
-    const char *next = NULL;
-    int n = 0, rc;
-    while ((rc = db_step(st)) == SQLITE_ROW) {
-        if (n == q.limit) break; /* the extra row: a next page exists */
-        cJSON *row = db_row_json(st);
-        if (!row) { rc = SQLITE_NOMEM; break; }
-        /* The key columns serve the cursor only. */
-        cJSON_DeleteItemFromObjectCaseSensitive(row, "_k");
-        cJSON_DeleteItemFromObjectCaseSensitive(row, "_t");
-        cJSON_DeleteItemFromObjectCaseSensitive(row, "_i");
-        cJSON_AddItemToArray(data, row);
-        if (++n == q.limit && !(next = sessq_cursor(c->a, &q, st))) { rc = SQLITE_NOMEM; break; }
-    }
-    int more = rc == SQLITE_ROW && n == q.limit;
-    sqlite3_reset(st);
-    if (rc != SQLITE_ROW && rc != SQLITE_DONE) { cJSON_Delete(out); return HR_ERROR; }
-    if (more && next) cJSON_AddStringToObject(out, "next_cursor", next);
-    else cJSON_AddNullToObject(out, "next_cursor");
+    cJSON *out = sessq_page_json(c->db, &q, c->a);
+    if (!out) return HR_ERROR;
     return ctx_json(c, 200, out);
 }
 

@@ -705,3 +705,29 @@ void sessq_query_string(buf *b, const sessq *q, int default_limit)
     }
     #undef ADD
 }
+
+cJSON *sessq_page_json(db *d, const sessq *q, arena *a)
+{
+    sqlite3_stmt *st = sessq_prepare(d, q, SQ_COLS_API, 0);
+    if (!st) return NULL;
+    cJSON *out = cJSON_CreateObject(), *data = cJSON_AddArrayToObject(out, "data");
+    const char *next = NULL;
+    int n = 0, rc;
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        if (n == q->limit) break; /* the extra row: a next page exists */
+        cJSON *row = db_row_json(st);
+        if (!row) { rc = SQLITE_NOMEM; break; }
+        /* The key columns serve the cursor only. */
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "_k");
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "_t");
+        cJSON_DeleteItemFromObjectCaseSensitive(row, "_i");
+        cJSON_AddItemToArray(data, row);
+        if (++n == q->limit && !(next = sessq_cursor(a, q, st))) { rc = SQLITE_NOMEM; break; }
+    }
+    int more = rc == SQLITE_ROW && n == q->limit;
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE) { cJSON_Delete(out); return NULL; }
+    if (more && next) cJSON_AddStringToObject(out, "next_cursor", next);
+    else cJSON_AddNullToObject(out, "next_cursor");
+    return out;
+}

@@ -15,6 +15,7 @@
 
 #include <stdint.h>
 #include <sqlite3.h>
+#include <cjson/cJSON.h>
 
 #include "arena.h"
 #include "buf.h"
@@ -115,6 +116,11 @@ const char *sessq_cursor(arena *a, const sessq *q, sqlite3_stmt *st);
  * session, sessions = 1). NULL on error. */
 sqlite3_stmt *sessq_prepare_summary(db *d, const sessq *q, int64_t from, int64_t to,
                                     int64_t bucket_ms);
+
+/* One page in the API's shape, {"data":[session...],"next_cursor":...}
+ * (null when this is the last page), for the API and the CLI. Caller owns
+ * the result; NULL on a database error or out of memory. */
+cJSON *sessq_page_json(db *d, const sessq *q, arena *a);
 
 /* Append the canonical query string of q (filters, sort, direction, limit
  * when not default_limit; no cursor) to b, "" when everything is default.
