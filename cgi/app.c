@@ -233,6 +233,22 @@ static int load_grants(ctx *c, db_sql_id which, int64_t id)
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
 
+int ctx_become_user(ctx *c, int64_t user_id, char *name, size_t n)
+{
+    sqlite3_stmt *st = db_stmt(c->db, SQL_USER_NAME);
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, user_id);
+    int rc = db_step(st);
+    if (rc == SQLITE_ROW) snprintf(name, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_reset(st);
+    if (rc != SQLITE_ROW) return -1;
+    memset(&c->who, 0, sizeof c->who);
+    c->who.kind = PRINCIPAL_SHARE;
+    c->who.id = user_id;
+    c->who.name = arena_strdup(c->a, name);
+    return load_grants(c, SQL_GRANTS_OF_USER, user_id);
+}
+
 /* Bearer token -> principal. 0 (found or not), -1 on database error. */
 static int auth_bearer(ctx *c)
 {

@@ -88,7 +88,6 @@ hres ctx_redirect_flash(ctx *c, const char *location, const char *kind, const ch
  * handler, and turn failures into the right status. */
 void app_handle(ctx *c);
 
-#endif
 
 /* May the caller do `what` on session `id`? Returns 1 when yes (project, if
  * not NULL, receives the session's project: 101 bytes). Otherwise answers —
@@ -96,3 +95,11 @@ void app_handle(ctx *c);
  * caller can read (its existence is not revealed), 403 when readable but
  * `what` is not allowed — and returns 0; -1 on a database error. */
 int ctx_session_access(ctx *c, const char *id, perm what, char *project);
+
+/* Act with the access of user `user_id` (a share link's sharer): their
+ * grants, read now, replace c->who, as a PRINCIPAL_SHARE (no forms, no
+ * navigation). name receives the user name. 0, or -1 (database error or no
+ * such user). */
+int ctx_become_user(ctx *c, int64_t user_id, char *name, size_t n);
+
+#endif

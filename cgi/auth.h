@@ -40,7 +40,8 @@ typedef struct auth_grant {
 #define AUTH_MAX_GRANTS 32
 
 typedef struct principal {
-    enum { PRINCIPAL_NONE, PRINCIPAL_USER, PRINCIPAL_TOKEN } kind;
+    /* SHARE: a read-only share link, holding its sharer's grants (see share.h). */
+    enum { PRINCIPAL_NONE, PRINCIPAL_USER, PRINCIPAL_TOKEN, PRINCIPAL_SHARE } kind;
     int64_t     id;        /* users.id or api_tokens.id */
     const char *name;      /* username or token name (arena) */
     const char *csrf;      /* the sign-in's CSRF token (users only) */

@@ -17,6 +17,7 @@
 #include "auth.h"
 #include "db.h"
 #include "http.h"
+#include "sessdata.h"
 #include "sessq.h"
 #include "demo.h"
 #include "route.h"
@@ -442,6 +443,43 @@ out:
     return rc;
 }
 
+/* sessions get ID [--include PARTS]: the session as GET /api/v1/sessions/{id}
+ * answers it (same JSON, same include= parts), on the local database with
+ * full access. */
+static int cmd_sessions_get(db *d, const char *path, int argc, char **argv)
+{
+    (void)path;
+    if (argc < 1 || argv[0][0] == '-') return EXIT_USAGE;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--include") != 0 || i + 1 >= argc) {
+            fprintf(stderr, "flightdeck: sessions get: unknown or incomplete option \"%s\"\n", argv[i]);
+            return EXIT_USAGE;
+        }
+        i++;
+    }
+    unsigned parts;
+    char bad[48];
+    if (sessdata_include_parse(opt(argc, argv, "--include"), &parts, bad, sizeof bad)) {
+        fprintf(stderr, "flightdeck: --include: unknown part \"%s\" (events, messages, children, "
+                        "trace, logs, artifacts, evals, agents)\n", bad);
+        return EXIT_USAGE;
+    }
+    int missing;
+    cJSON *o = sessdata_session(d, argv[0], &missing);
+    if (!o) {
+        if (missing) fprintf(stderr, "flightdeck: no session %s\n", argv[0]);
+        else fprintf(stderr, "flightdeck: database error: %s\n", db_errmsg(d));
+        return 1;
+    }
+    int rc = sessdata_include(d, o, argv[0], parts, NULL);
+    char *t = rc ? NULL : cJSON_Print(o);
+    if (t) puts(t);
+    else fprintf(stderr, "flightdeck: database error: %s\n", db_errmsg(d));
+    cJSON_free(t);
+    cJSON_Delete(o);
+    return t ? 0 : 1;
+}
+
 static const cli_cmd commands[] = {
     { "setup", cmd_setup, "setup                          migrate; on first start create the admin user\n"
       "                                 (password printed and written beside the database)\n"
@@ -460,6 +498,8 @@ static const cli_cmd commands[] = {
     { "demo", cmd_demo, "demo [--sessions N] [--seed S] load demo sessions (default 300)" },
     { "sessions list", cmd_sessions_list, "sessions list [--status S]... [--agent A] [--q TEXT] [--sort K] [--asc] [--limit N] [--json]\n"
       "                                 every filter of GET /api/v1/sessions as --name VALUE" },
+    { "sessions get", cmd_sessions_get, "sessions get ID [--include events,trace,logs,artifacts,evals,agents,children,messages]\n"
+      "                                 one session as JSON, as GET /api/v1/sessions/{id} answers" },
     { "routes", cmd_routes, "routes                         every route with its permission, as JSON" },
 };
 

@@ -313,3 +313,120 @@ DB_SQL_ENUM(SESSION_PROJECTS,
 /* Newest change to any session (the live-update token; deletes bump the
  * in-process generation instead). Served by sessions_by_updated. */
 DB_SQL_ENUM(SESSION_LAST_UPDATE, "SELECT coalesce(max(updated_at), 0) FROM sessions")
+
+/* Session data (artifacts, logs, report, eval runs): db_sql_data.h. */
+#include "db_sql_data.h"
+
+/* ---- session detail page (h_session.c) ---- */
+/* ?1 id: SESSION_ROW_COLS, then the detail columns (enum detail_col in h_session.c). */
+DB_SQL_ENUM(SESSION_DETAIL,
+    "SELECT " SESSION_ROW_COLS ", thread_id, parent_tool_call_id, actor, cluster, deployment, "
+    "models, services, cpu_time_ns, method, url, route, user_data, updated_at, description, "
+    "retry_count, llm_cost_micros, report, next_seq - 1, "
+    "(SELECT count(*) FROM sessions c WHERE c.parent_session_id = s.id), "
+    "(SELECT count(*) FROM spans WHERE session_id = s.id), "
+    "(SELECT count(*) FROM logs WHERE session_id = s.id), "
+    "(SELECT count(*) FROM artifacts WHERE session_id = s.id), "
+    "(SELECT count(*) FROM eval_runs WHERE session_id = s.id), "
+    "(SELECT count(*) FROM events WHERE session_id = s.id AND hide_reason IS NOT NULL), "
+    "(SELECT min(seq) FROM events WHERE session_id = s.id AND type = 'error'), "
+    "(SELECT count(*) FROM tool_calls WHERE session_id = s.id) "
+    "FROM sessions s WHERE id = ?1")
+
+/* The activity window. ?1 session ?2 seq bound ?3 limit ?4 include hidden
+ * ?5 filter (0 all, 1 reasoning, 2 tool calls, 3 errors) ?6 inline payload
+ * limit (bytes: larger arguments/results are left out, download only).
+ * FWD: seq >= ?2 ascending; BACK: seq <= ?2 descending (the caller reverses). */
+#define EVENT_WINDOW_SQL(cmp, dir) \
+    "SELECT e.id, e.seq, e.type, e.time, e.actor, e.body, e.hide_reason, " \
+    "t.id AS tc_id, t.tool, t.kind AS tc_kind, " \
+    "CASE WHEN length(t.arguments) > ?6 THEN NULL ELSE t.arguments END, " \
+    "CASE WHEN t.result_size > ?6 THEN NULL ELSE t.result END, t.error_category, " \
+    "t.error_message, t.state, t.retries, t.started_at AS tc_started, t.ended_at AS tc_ended, " \
+    "t.called_session_id, c.name AS called_name, c.status AS called_status, c.project AS called_project, " \
+    "length(t.arguments), t.result_size " \
+    "FROM events e LEFT JOIN tool_calls t ON e.type = 'tool_call' AND t.session_id = e.session_id " \
+    "AND t.id = e.tool_call_id LEFT JOIN sessions c ON c.id = t.called_session_id " \
+    "WHERE e.session_id = ?1 AND e.seq " cmp " ?2 AND (?4 OR e.hide_reason IS NULL) AND e.type <> 'tool_result' " \
+    "AND (?5 = 0 OR (?5 = 1 AND e.type IN ('user_message','assistant_message','thought')) " \
+    "OR (?5 = 2 AND e.type = 'tool_call') OR (?5 = 3 AND (e.type = 'error' OR t.state = 'failed'))) " \
+    "ORDER BY e.seq " dir " LIMIT ?3"
+DB_SQL_ENUM(EVENT_WINDOW_FWD, EVENT_WINDOW_SQL(">=", "ASC"))
+DB_SQL_ENUM(EVENT_WINDOW_BACK, EVENT_WINDOW_SQL("<=", "DESC"))
+/* Entries of the filtered feed before seq ?2 (position) and in all. ?1 ?4 ?5 as above. */
+DB_SQL_ENUM(EVENT_WINDOW_COUNT,
+    "SELECT count(*), coalesce(sum(e.seq < ?2), 0) FROM events e LEFT JOIN tool_calls t ON e.type = 'tool_call' "
+    "AND t.session_id = e.session_id AND t.id = e.tool_call_id "
+    "WHERE e.session_id = ?1 AND (?4 OR e.hide_reason IS NULL) AND e.type <> 'tool_result' "
+    "AND (?5 = 0 OR (?5 = 1 AND e.type IN ('user_message','assistant_message','thought')) "
+    "OR (?5 = 2 AND e.type = 'tool_call') OR (?5 = 3 AND (e.type = 'error' OR t.state = 'failed')))")
+/* The next error entry after seq ?2 (error event or failed tool call). ?1 session ?3 include hidden */
+DB_SQL_ENUM(EVENT_NEXT_ERROR,
+    "SELECT min(seq) FROM (SELECT seq FROM events WHERE session_id = ?1 AND type = 'error' AND seq > ?2 "
+    "AND (?3 OR hide_reason IS NULL) "
+    "UNION ALL SELECT e.seq FROM tool_calls t JOIN events e ON e.id = t.event_id "
+    "WHERE t.session_id = ?1 AND t.state = 'failed' AND e.seq > ?2 AND (?3 OR e.hide_reason IS NULL))")
+/* Raw payloads for download. ?1 session ?2 tool_call event id */
+DB_SQL_ENUM(TOOLCALL_PAYLOAD,
+    "SELECT t.arguments, t.result, t.tool FROM tool_calls t JOIN events e ON e.id = t.event_id "
+    "WHERE t.session_id = ?1 AND e.id = ?2")
+/* Tokens and cost per model from usage events. ?1 session */
+DB_SQL_ENUM(USAGE_BY_MODEL,
+    "SELECT coalesce(json_extract(body, '$.model'), ''), count(*), "
+    "sum(coalesce(json_extract(body, '$.prompt_tokens'), 0)), "
+    "sum(coalesce(json_extract(body, '$.completion_tokens'), 0)), "
+    "sum(coalesce(json_extract(body, '$.cost'), 0)) "
+    "FROM events WHERE session_id = ?1 AND type = 'usage' GROUP BY 1 ORDER BY 5 DESC LIMIT 100")
+/* Spans by start. ?1 session ?2 limit */
+DB_SQL_ENUM(SPAN_LIST,
+    "SELECT span_id, parent_span_id, trace_id, name, start_ns, end_ns, status, attributes "
+    "FROM spans WHERE session_id = ?1 ORDER BY start_ns, id LIMIT ?2")
+/* Tool calls by start (the waterfall when no spans were sent). ?1 session ?2 limit */
+DB_SQL_ENUM(TOOLCALL_TIMELINE,
+    "SELECT id, tool, state, started_at, ended_at FROM tool_calls WHERE session_id = ?1 "
+    "ORDER BY started_at, id LIMIT ?2")
+/* Log lines at or above a severity, oldest first. ?1 session ?2 min rank
+ * (0 debug, 1 info, 2 warn, 3 error) ?3 after id ?4 limit */
+DB_SQL_ENUM(LOG_WINDOW,
+    "SELECT id, time, severity, body FROM logs WHERE session_id = ?1 AND id > ?3 "
+    "AND (CASE severity WHEN 'debug' THEN 0 WHEN 'info' THEN 1 WHEN 'warn' THEN 2 "
+    "WHEN 'warning' THEN 2 WHEN 'error' THEN 3 ELSE 3 END) >= ?2 ORDER BY id LIMIT ?4")
+/* ?1 session */
+DB_SQL_ENUM(ARTIFACT_LIST_PAGE,
+    "SELECT id, name, media_type, size, origin, created_at FROM artifacts WHERE session_id = ?1 "
+    "ORDER BY created_at DESC, id DESC LIMIT 500")
+DB_SQL_ENUM(EVAL_LIST_PAGE,
+    "SELECT eval_id, state, result, created_at FROM eval_runs WHERE session_id = ?1 "
+    "ORDER BY created_at, id LIMIT 500")
+/* Every session this one called, directly or not (depth <= 10), in tree
+ * order. ?1 session -> id, name, agent, status, project, depth, cost, tokens */
+DB_SQL_ENUM(SESSION_TREE,
+    "WITH RECURSIVE tree(id, depth, path) AS ("
+    " SELECT id, 1, printf('%020d', sort_time) || id FROM sessions WHERE parent_session_id = ?1"
+    " UNION ALL SELECT s.id, t.depth + 1, t.path || '/' || printf('%020d', s.sort_time) || s.id"
+    " FROM sessions s JOIN tree t ON s.parent_session_id = t.id WHERE t.depth < 10) "
+    "SELECT s.id, s.name, s.agent, s.status, s.project, t.depth, s.total_cost_micros, "
+    "s.prompt_tokens + s.completion_tokens FROM tree t JOIN sessions s ON s.id = t.id "
+    "ORDER BY t.path LIMIT 1000")
+
+/* ---- share links (share.c) ---- */
+/* ?1 user id -> username (enabled users only) */
+DB_SQL_ENUM(USER_NAME, "SELECT username FROM users WHERE id = ?1 AND disabled = 0")
+DB_SQL_ENUM(APP_KEY_GET, "SELECT key FROM app_keys WHERE name = ?1")
+/* ?1 session ?2 user ?3 now ?4 expires -> id */
+DB_SQL_ENUM(SHARE_INSERT,
+    "INSERT INTO share_links (session_id, created_by, created_at, expires_at) VALUES (?1, ?2, ?3, ?4) "
+    "RETURNING id")
+/* ?1 id -> session, creator id, creator name, creator disabled, expires, revoked */
+DB_SQL_ENUM(SHARE_GET,
+    "SELECT l.session_id, l.created_by, u.username, u.disabled, l.expires_at, l.revoked_at "
+    "FROM share_links l JOIN users u ON u.id = l.created_by WHERE l.id = ?1")
+/* ?1 session -> newest first */
+DB_SQL_ENUM(SHARE_LIST,
+    "SELECT l.id, u.username, l.created_by, l.created_at, l.expires_at, l.revoked_at "
+    "FROM share_links l JOIN users u ON u.id = l.created_by WHERE l.session_id = ?1 "
+    "ORDER BY l.created_at DESC LIMIT 20")
+/* ?1 id ?2 session ?3 now ?4 actor ?5 user id ?6 1 = admin (may revoke anyone's) */
+DB_SQL_ENUM(SHARE_REVOKE,
+    "UPDATE share_links SET revoked_at = ?3, revoked_by = ?4 WHERE id = ?1 AND session_id = ?2 "
+    "AND revoked_at IS NULL AND (created_by = ?5 OR ?6 = 1)")

@@ -163,3 +163,26 @@ void fmt_cost(int64_t micros, char *out, size_t n)
     }
     out[j] = '\0';
 }
+
+void fmt_bytes(int64_t n, char *out, size_t len)
+{
+    if (n < 1024) { snprintf(out, len, "%lld B", (long long)n); return; }
+    static const char *const units[] = { "KB", "MB", "GB", "TB" };
+    double v = (double)n / 1024;
+    int u = 0;
+    while (v >= 1024 && u < 3) { v /= 1024; u++; }
+    snprintf(out, len, "%.1f %s", v, units[u]);
+}
+
+void fmt_thousands(int64_t v, char *out, size_t n)
+{
+    char digits[32];
+    int len = snprintf(digits, sizeof digits, "%lld", (long long)(v < 0 ? -v : v));
+    size_t o = 0;
+    if (v < 0 && o + 1 < n) out[o++] = '-';
+    for (int i = 0; i < len && o + 1 < n; i++) {
+        if (i && (len - i) % 3 == 0 && o + 2 < n) out[o++] = ',';
+        out[o++] = digits[i];
+    }
+    if (n) out[o < n ? o : n - 1] = '\0';
+}

@@ -19,6 +19,10 @@ void fmt_rel(int64_t ms, int64_t now, char *out, size_t n);
 void fmt_duration(int64_t ms, char *out, size_t n);
 /* "950", "12.4k", "3.1M" */
 void fmt_count(int64_t v, char *out, size_t n);
+/* 20000 as "20,000" */
+void fmt_thousands(int64_t v, char *out, size_t n);
+/* bytes as "512 B", "12.4 KB", "5.0 MB", "1.2 GB" (powers of 1024) */
+void fmt_bytes(int64_t n, char *out, size_t len);
 /* micro-dollars as "$0.0042", "$1.23", "$1,234" */
 void fmt_cost(int64_t micros, char *out, size_t n);
 

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "ingest.h"
+#include "sessdata.h"
 #include "sessq.h"
 
 #define LIST_DEFAULT 50
@@ -118,31 +119,18 @@ hres h_api_session_get(ctx *c)
     const char *id = ctx_param(c, 0);
     int ok = ctx_session_access(c, id, PERM_READ, NULL);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    /* include=: a comma list of parts (sessdata.h); unknown names are refused. */
+    unsigned parts;
+    char bad[48];
+    if (sessdata_include_parse(http_kvs_get(&c->req.query, "include"), &parts, bad, sizeof bad))
+        return ctx_error_field(c, 400, "invalid_parameter", "include",
+                               "include has an unknown part \"%s\"; use events, messages, "
+                               "children, trace, logs, artifacts, evals, agents", bad);
     cJSON *o = session_json(c, id);
     if (!o) return HR_ERROR;
-    const char *inc = http_kvs_get(&c->req.query, "include");
-    if (inc && strstr(inc, "events") && add_events(c, o, id, 0, EVENTS_MAX, 0, NULL)) {
+    if (sessdata_include(c->db, o, id, parts, &c->who)) {
         cJSON_Delete(o);
         return HR_ERROR;
-    }
-    if (inc && strstr(inc, "children")) {
-        sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_CHILDREN);
-        if (!st) { cJSON_Delete(o); return HR_ERROR; }
-        db_bind_text(st, 1, id);
-        cJSON *arr = cJSON_AddArrayToObject(o, "children");
-        while (db_step(st) == SQLITE_ROW) {
-            cJSON *row = db_row_json(st);
-            if (!row) continue;
-            /* Metadata only (name, status) for a child the caller cannot read. */
-            const char *proj = (const char *)sqlite3_column_text(st, 4);
-            if (!auth_can(&c->who, PERM_READ, proj ? proj : "")) {
-                cJSON_DeleteItemFromObjectCaseSensitive(row, "agent");
-                cJSON_DeleteItemFromObjectCaseSensitive(row, "project");
-                cJSON_AddBoolToObject(row, "restricted", 1);
-            }
-            cJSON_AddItemToArray(arr, row);
-        }
-        sqlite3_reset(st);
     }
     return ctx_json(c, 200, o);
 }

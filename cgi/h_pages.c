@@ -4,7 +4,6 @@
  * it to a template; all text is escaped by the template engine, and Markdown
  * is rendered by md4c with raw HTML disabled. View models are documented in
  * docs/templates.md. */
-#include <md4c-html.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,9 +17,7 @@
 #define FEED_MAX     500   /* activity entries shown; windowing comes with the detail-page work */
 
 
-/* Add key only when s is non-empty: templates test optional values with
- * sections, and an absent key is false everywhere. */
-static void add_opt(cJSON *v, const char *key, const char *s)
+void view_add_opt(cJSON *v, const char *key, const char *s)
 {
     if (s && *s) cJSON_AddStringToObject(v, key, s);
 }
@@ -33,10 +30,6 @@ static const char *col_text(sqlite3_stmt *st, int i)
 
 static int is_null(sqlite3_stmt *st, int i) { return sqlite3_column_type(st, i) == SQLITE_NULL; }
 
-/* Columns of SESSION_ROW_COLS, in order. */
-enum { R_ID, R_KIND, R_AGENT, R_NAME, R_STATUS, R_TRIGGER, R_SOURCE, R_PROJECT, R_ENV,
-       R_PARENT, R_PARENT_NAME, R_PARENT_PROJECT, R_STARTED, R_ENDED, R_CREATED, R_NOW, R_PTOK, R_CTOK,
-       R_COST, R_ERROR, R_STEP, R_PROMPT, R_INPUTS, R_METADATA, R_FINAL, R_SORT_TIME };
 
 /* The quick actions valid now (DESIGN.md section 4) that the viewer may
  * take, as [{action, label, url, confirm?, danger}]. */
@@ -88,9 +81,9 @@ cJSON *session_row_view(ctx *c, sqlite3_stmt *st)
     cJSON_AddStringToObject(v, "status", status);
     cJSON_AddStringToObject(v, "status_label", lifecycle_status_label(status));
     cJSON_AddStringToObject(v, "trigger_type", col_text(st, R_TRIGGER));
-    add_opt(v, "trigger_source", col_text(st, R_SOURCE));
-    add_opt(v, "project", col_text(st, R_PROJECT));
-    add_opt(v, "environment", col_text(st, R_ENV));
+    view_add_opt(v, "trigger_source", col_text(st, R_SOURCE));
+    view_add_opt(v, "project", col_text(st, R_PROJECT));
+    view_add_opt(v, "environment", col_text(st, R_ENV));
     /* The caller: linked and named only where the viewer may read it. */
     if (!is_null(st, R_PARENT) && !is_null(st, R_PARENT_PROJECT) &&
         auth_can(&c->who, PERM_READ, col_text(st, R_PARENT_PROJECT))) {
@@ -156,223 +149,6 @@ cJSON *session_row_view(ctx *c, sqlite3_stmt *st)
         cJSON_AddStringToObject(v, "source_text", col_text(st, R_PARENT_NAME));
     }
     return v;
-}
-
-/* md4c output callback: append to a buf. */
-static void md_out(const MD_CHAR *text, MD_SIZE size, void *userdata)
-{
-    buf_add(userdata, text, size);
-}
-
-/* Markdown to safe HTML: raw HTML in the input is shown as text, not markup. */
-static void add_markdown(ctx *c, cJSON *v, const char *md)
-{
-    buf b;
-    buf_init(&b);
-    if (md_html(md, (MD_SIZE)strlen(md), md_out, &b,
-                MD_FLAG_NOHTML | MD_FLAG_STRIKETHROUGH | MD_FLAG_TABLES | MD_FLAG_PERMISSIVEURLAUTOLINKS,
-                0) == 0 && !b.err)
-        cJSON_AddStringToObject(v, "content_html", buf_str(&b));
-    buf_fini(&b);
-    (void)c;
-}
-
-/* Pretty-printed JSON text, or the text itself when it is not JSON. */
-static void add_pretty(cJSON *v, const char *key, const char *json)
-{
-    if (!json) return;
-    cJSON *j = cJSON_Parse(json);
-    char *s = j ? cJSON_Print(j) : NULL;
-    cJSON_AddStringToObject(v, key, s ? s : json);
-    cJSON_free(s);
-    cJSON_Delete(j);
-}
-
-static const char *body_str(const cJSON *body, const char *key)
-{
-    const cJSON *x = cJSON_GetObjectItemCaseSensitive(body, key);
-    return cJSON_IsString(x) ? x->valuestring : "";
-}
-
-/* Columns of EVENT_LIST_FEED. */
-enum { E_ID, E_SEQ, E_TYPE, E_TIME, E_ACTOR, E_BODY, E_HIDDEN, E_TC_ID, E_TOOL, E_TC_KIND,
-       E_ARGS, E_RESULT, E_ERRCAT, E_ERRMSG, E_STATE, E_RETRIES, E_TC_STARTED, E_TC_ENDED,
-       E_CALLED, E_CALLED_NAME, E_CALLED_STATUS, E_CALLED_PROJECT };
-
-static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now)
-{
-    char t[64];
-    const char *type = col_text(st, E_TYPE);
-    cJSON *v = cJSON_CreateObject();
-    cJSON *body = cJSON_Parse(col_text(st, E_BODY));
-    cJSON_AddNumberToObject(v, "seq", (double)sqlite3_column_int64(st, E_SEQ));
-    cJSON_AddStringToObject(v, "type", type);
-    int64_t when = sqlite3_column_int64(st, E_TIME);
-    fmt_abs(when, t, sizeof t);
-    cJSON_AddStringToObject(v, "time_abs", t);
-    fmt_rfc3339(when, t, sizeof t);
-    cJSON_AddStringToObject(v, "time_iso", t);
-    fmt_rel(when, now, t, sizeof t);
-    cJSON_AddStringToObject(v, "time_rel", t);
-    add_opt(v, "actor", col_text(st, E_ACTOR));
-
-    if (!strcmp(type, "user_message") || !strcmp(type, "assistant_message") ||
-        !strcmp(type, "thought")) {
-        cJSON_AddBoolToObject(v, !strcmp(type, "user_message") ? "is_user_message"
-                                 : !strcmp(type, "thought") ? "is_thought" : "is_assistant_message", 1);
-        const char *content = body_str(body, "content");
-        cJSON_AddStringToObject(v, "content", content);
-        add_markdown(c, v, content);
-    } else if (!strcmp(type, "tool_call")) {
-        cJSON_AddBoolToObject(v, "is_tool_call", 1);
-        cJSON *tool = cJSON_AddObjectToObject(v, "tool");
-        const char *state = col_text(st, E_STATE);
-        cJSON_AddStringToObject(tool, "id", col_text(st, E_TC_ID));
-        cJSON_AddStringToObject(tool, "name", col_text(st, E_TOOL));
-        cJSON_AddStringToObject(tool, "kind", col_text(st, E_TC_KIND));
-        cJSON_AddStringToObject(tool, "state", state);
-        static const struct { const char *s, *label; } labels[] = {
-            { "running", "Running" }, { "waiting_for_client", "Waiting for client" },
-            { "waiting_for_human", "Waiting for a person" }, { "succeeded", "Succeeded" },
-            { "failed", "Failed" }, { "canceled", "Canceled" } };
-        for (size_t i = 0; i < sizeof labels / sizeof labels[0]; i++)
-            if (!strcmp(labels[i].s, state)) cJSON_AddStringToObject(tool, "state_label", labels[i].label);
-        cJSON_AddBoolToObject(tool, "waiting", !strncmp(state, "waiting", 7));
-        if (!strcmp(state, "waiting_for_human"))
-            cJSON_AddStringToObject(tool, "task_url",
-                                    arena_printf(c->a, "/tasks#task-%lld",
-                                                 (long long)sqlite3_column_int64(st, E_ID)));
-        int64_t start = sqlite3_column_int64(st, E_TC_STARTED);
-        int64_t end = is_null(st, E_TC_ENDED) ? now : sqlite3_column_int64(st, E_TC_ENDED);
-        fmt_duration(end - start, t, sizeof t);
-        cJSON_AddStringToObject(tool, "duration_text", t);
-        if (sqlite3_column_int(st, E_RETRIES) > 0)
-            cJSON_AddNumberToObject(tool, "retries", sqlite3_column_int(st, E_RETRIES));
-        add_pretty(tool, "arguments_pretty", col_text(st, E_ARGS));
-        if (!is_null(st, E_RESULT)) add_pretty(tool, "result_pretty", col_text(st, E_RESULT));
-        if (!is_null(st, E_ERRCAT)) {
-            cJSON_AddStringToObject(tool, "error_category", col_text(st, E_ERRCAT));
-            cJSON_AddStringToObject(tool, "error_message", col_text(st, E_ERRMSG));
-        }
-        if (!is_null(st, E_CALLED)) {
-            cJSON *called = cJSON_AddObjectToObject(tool, "called");
-            const char *cid = col_text(st, E_CALLED);
-            const char *cproj = col_text(st, E_CALLED_PROJECT);
-            /* A link only where the viewer can read the called session. */
-            if (!is_null(st, E_CALLED_NAME) && auth_can(&c->who, PERM_READ, cproj))
-                cJSON_AddStringToObject(called, "url", arena_printf(c->a, "/sessions/%s", cid));
-            cJSON_AddStringToObject(called, "name", is_null(st, E_CALLED_NAME) ? cid : col_text(st, E_CALLED_NAME));
-            const char *cs = is_null(st, E_CALLED_STATUS) ? "unknown" : col_text(st, E_CALLED_STATUS);
-            cJSON_AddStringToObject(called, "status", cs);
-            cJSON_AddStringToObject(called, "status_label", lifecycle_status_label(cs));
-        }
-    } else if (!strcmp(type, "error")) {
-        cJSON_AddBoolToObject(v, "is_error", 1);
-        cJSON *e = cJSON_AddObjectToObject(v, "error");
-        cJSON_AddStringToObject(e, "message", body_str(body, "message"));
-        add_opt(e, "step", body_str(body, "step"));
-    } else if (!strcmp(type, "usage")) {
-        cJSON_AddBoolToObject(v, "is_usage", 1);
-        cJSON *u = cJSON_AddObjectToObject(v, "usage");
-        const cJSON *pt = cJSON_GetObjectItemCaseSensitive(body, "prompt_tokens");
-        const cJSON *ct = cJSON_GetObjectItemCaseSensitive(body, "completion_tokens");
-        const cJSON *cost = cJSON_GetObjectItemCaseSensitive(body, "cost");
-        add_opt(u, "model", body_str(body, "model"));
-        cJSON_AddNumberToObject(u, "prompt_tokens", cJSON_IsNumber(pt) ? pt->valuedouble : 0);
-        cJSON_AddNumberToObject(u, "completion_tokens", cJSON_IsNumber(ct) ? ct->valuedouble : 0);
-        fmt_cost(cJSON_IsNumber(cost) ? (int64_t)(cost->valuedouble * 1e6 + 0.5) : 0, t, sizeof t);
-        cJSON_AddStringToObject(u, "cost_text", t);
-    } else if (!strcmp(type, "lifecycle")) {
-        cJSON_AddBoolToObject(v, "is_lifecycle", 1);
-        cJSON *l = cJSON_AddObjectToObject(v, "lifecycle");
-        const char *to = body_str(body, "to");
-        add_opt(l, "from", body_str(body, "from"));
-        add_opt(l, "to", to);
-        cJSON_AddStringToObject(l, "label", arena_printf(c->a, "%s by %s", lifecycle_status_label(to),
-                                                         body_str(body, "actor")));
-    } else {
-        cJSON_AddBoolToObject(v, "is_other", 1);
-        cJSON_AddStringToObject(v, "content", col_text(st, E_BODY));
-    }
-    cJSON_Delete(body);
-    return v;
-}
-
-hres h_page_session(ctx *c)
-{
-    const char *id = ctx_param(c, 0);
-    int ok = ctx_session_access(c, id, PERM_READ, NULL);
-    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
-
-    sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_GET_ROW);
-    if (!st) return HR_ERROR;
-    db_bind_text(st, 1, id);
-    if (db_step(st) != SQLITE_ROW) { sqlite3_reset(st); return HR_ERROR; }
-    cJSON *v = cJSON_CreateObject();
-    cJSON *s = session_row_view(c, st);
-    int64_t now = sqlite3_column_int64(st, R_NOW);
-    cJSON_AddStringToObject(v, "title", arena_printf(c->a, "%s · Flightdeck",
-                                                     cJSON_GetObjectItem(s, "name")->valuestring));
-    add_opt(s, "prompt", col_text(st, R_PROMPT));
-    add_opt(s, "final_response", col_text(st, R_FINAL));
-    add_opt(s, "error_message", col_text(st, R_ERROR));
-    add_opt(s, "error_step", col_text(st, R_STEP));
-    cJSON_AddBoolToObject(s, "failed", !strcmp(col_text(st, R_STATUS), "failed"));
-    if (strcmp(col_text(st, R_METADATA), "{}") != 0)
-        add_pretty(s, "metadata_pretty", col_text(st, R_METADATA));
-    cJSON *inputs = cJSON_Parse(col_text(st, R_INPUTS));
-    cJSON *il = cJSON_AddArrayToObject(s, "inputs");
-    for (cJSON *m = inputs ? inputs->child : NULL; m; m = m->next) {
-        cJSON *o = cJSON_CreateObject();
-        char *val = cJSON_IsString(m) ? NULL : cJSON_PrintUnformatted(m);
-        cJSON_AddStringToObject(o, "key", m->string ? m->string : "");
-        cJSON_AddStringToObject(o, "value", val ? val : m->valuestring);
-        cJSON_free(val);
-        cJSON_AddItemToArray(il, o);
-    }
-    cJSON_AddBoolToObject(s, "has_inputs", cJSON_GetArraySize(il) > 0);
-    cJSON_Delete(inputs);
-    sqlite3_reset(st);
-    cJSON_AddItemToObject(v, "session", s);
-    cJSON_AddBoolToObject(v, "nav_sessions", 1);
-    cJSON_AddStringToObject(v, "return_to", c->req.request_uri);
-
-    cJSON *children = cJSON_AddArrayToObject(v, "children");
-    st = db_stmt(c->db, SQL_SESSION_CHILDREN);
-    if (!st) goto fail;
-    db_bind_text(st, 1, id);
-    while (db_step(st) == SQLITE_ROW) {
-        cJSON *o = cJSON_CreateObject();
-        const char *cid = col_text(st, 0), *cs = col_text(st, 3);
-        /* A called session the viewer cannot read shows its name and status only. */
-        int readable = auth_can(&c->who, PERM_READ, col_text(st, 4));
-        if (readable) {
-            cJSON_AddStringToObject(o, "url", arena_printf(c->a, "/sessions/%s", cid));
-            cJSON_AddStringToObject(o, "agent", col_text(st, 2));
-        }
-        cJSON_AddStringToObject(o, "name", *col_text(st, 1) ? col_text(st, 1) : cid);
-        cJSON_AddStringToObject(o, "status", cs);
-        cJSON_AddStringToObject(o, "status_label", lifecycle_status_label(cs));
-        cJSON_AddItemToArray(children, o);
-    }
-    sqlite3_reset(st);
-    cJSON_AddBoolToObject(v, "has_children", cJSON_GetArraySize(children) > 0);
-
-    cJSON *events = cJSON_AddArrayToObject(v, "events");
-    st = db_stmt(c->db, SQL_EVENT_LIST_FEED);
-    if (!st) goto fail;
-    db_bind_text(st, 1, id);
-    sqlite3_bind_int64(st, 2, 0);
-    sqlite3_bind_int64(st, 3, FEED_MAX);
-    int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW) cJSON_AddItemToArray(events, event_view(c, st, now));
-    sqlite3_reset(st);
-    if (rc != SQLITE_DONE) goto fail;
-    cJSON_AddBoolToObject(v, "events_empty", cJSON_GetArraySize(events) == 0);
-    return ctx_render(c, 200, "session", v);
-fail:
-    cJSON_Delete(v);
-    return HR_ERROR;
 }
 
 /* POST /sessions/{id}/pause|resume|cancel|delete: the quick-action forms.

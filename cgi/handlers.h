@@ -17,14 +17,28 @@ hres h_logout(ctx *c);
 
 /* h_history.c: the History page */
 hres h_page_sessions(ctx *c);
-/* h_pages.c: the session detail page */
+/* h_session.c: the session detail page, its share links and downloads */
 hres h_page_session(ctx *c);
+hres h_page_payload(ctx *c);
+hres h_share_create(ctx *c);
+hres h_share_revoke(ctx *c);
+hres h_share_view(ctx *c);
+hres h_share_report(ctx *c);
+hres h_share_artifact(ctx *c);
+hres h_share_payload(ctx *c);
 /* A session row (columns SESSION_ROW_COLS of db_cols.h, in order) as the
  * view object both pages show: names, status, trigger and source, times,
  * tokens, cost, the quick actions the viewer may take now, and
  * bulk_actions. Caller owns the result (documented in docs/templates.md). */
 struct sqlite3_stmt;
 cJSON *session_row_view(ctx *c, struct sqlite3_stmt *st);
+/* Columns of SESSION_ROW_COLS (db_cols.h), in order. */
+enum { R_ID, R_KIND, R_AGENT, R_NAME, R_STATUS, R_TRIGGER, R_SOURCE, R_PROJECT, R_ENV,
+       R_PARENT, R_PARENT_NAME, R_PARENT_PROJECT, R_STARTED, R_ENDED, R_CREATED, R_NOW, R_PTOK, R_CTOK,
+       R_COST, R_ERROR, R_STEP, R_PROMPT, R_INPUTS, R_METADATA, R_FINAL, R_SORT_TIME };
+/* Add key only when s is non-empty: templates test optional values with
+ * sections, and an absent key is false everywhere. */
+void view_add_opt(cJSON *v, const char *key, const char *s);
 
 /* h_api_sessions.c */
 hres h_api_sessions_create(ctx *c);
@@ -63,6 +77,18 @@ enum act_reason { ACT_OK, ACT_NOT_FOUND, ACT_FORBIDDEN, ACT_REFUSED };
 int action_try(ctx *c, int a, const char *id, char from[16], char to[16], const char **msg);
 /* The API error code of a reason ("not_found" ...), NULL for ACT_OK. */
 const char *action_reason_code(int e);
+
+/* h_api_data.c: artifacts, logs, report and eval runs of a session. The
+ * download and report handlers also serve the pages (cookie routes). */
+hres h_api_artifact_create(ctx *c);
+hres h_api_artifacts_list(ctx *c);
+hres h_api_artifact_get(ctx *c);
+hres h_artifact_download(ctx *c);
+hres h_api_logs_list(ctx *c);
+hres h_api_report_put(ctx *c);
+hres h_report_get(ctx *c);
+hres h_api_eval_create(ctx *c);
+hres h_api_evals_list(ctx *c);
 
 /* h_tasks.c: the Work Center */
 hres h_api_tasks(ctx *c);

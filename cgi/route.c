@@ -9,6 +9,7 @@
 #define GET  HTTP_GET
 #define POST HTTP_POST
 #define DEL  HTTP_DELETE
+#define PUT  HTTP_PUT
 
 const route route_table[] = {
     /* method  pattern                              permission    flags                   handler */
@@ -23,6 +24,18 @@ const route route_table[] = {
     { POST, "/views",                               PERM_PAGES,   ROUTE_PAGE | ROUTE_FORM, h_view_save },
     { POST, "/views/{id}/delete",                   PERM_PAGES,   ROUTE_PAGE | ROUTE_FORM, h_view_delete },
     { GET,  "/sessions/{id}",                       PERM_PAGES,   ROUTE_PAGE,             h_page_session },
+    { GET,  "/sessions/{id}/artifacts/{aid}",       PERM_PAGES,   ROUTE_PAGE,             h_artifact_download },
+    { GET,  "/sessions/{id}/events/{eid}/result",   PERM_PAGES,   ROUTE_PAGE,             h_page_payload },
+    { GET,  "/sessions/{id}/events/{eid}/arguments", PERM_PAGES,  ROUTE_PAGE,             h_page_payload },
+    { POST, "/sessions/{id}/share",                 PERM_PAGES,   ROUTE_PAGE | ROUTE_FORM, h_share_create },
+    { POST, "/sessions/{id}/share/{lid}/revoke",    PERM_PAGES,   ROUTE_PAGE | ROUTE_FORM, h_share_revoke },
+    /* A read-only share link: its signature is the credential (share.h). */
+    { GET,  "/share/{token}",                       PERM_NONE,    ROUTE_PAGE,             h_share_view },
+    { GET,  "/share/{token}/report",                PERM_NONE,    ROUTE_PAGE,             h_share_report },
+    { GET,  "/share/{token}/artifacts/{aid}",       PERM_NONE,    ROUTE_PAGE,             h_share_artifact },
+    { GET,  "/share/{token}/events/{eid}/result",   PERM_NONE,    ROUTE_PAGE,             h_share_payload },
+    { GET,  "/share/{token}/events/{eid}/arguments", PERM_NONE,   ROUTE_PAGE,             h_share_payload },
+    { GET,  "/sessions/{id}/report",                PERM_PAGES,   ROUTE_PAGE,             h_report_get },
     { POST, "/sessions/{id}/pause",                 PERM_PAUSE,   ROUTE_PAGE | ROUTE_FORM, h_page_action },
     { POST, "/sessions/{id}/resume",                PERM_PAUSE,   ROUTE_PAGE | ROUTE_FORM, h_page_action },
     { POST, "/sessions/{id}/cancel",                PERM_CANCEL,  ROUTE_PAGE | ROUTE_FORM, h_page_action },
@@ -54,6 +67,16 @@ const route route_table[] = {
     { GET,  "/api/v1/sessions/{id}/control",        PERM_RUNTIME, ROUTE_API,              h_api_control },
     { POST, "/api/v1/sessions/{id}/input",          PERM_INPUT,   ROUTE_API,              h_api_input },
     { GET,  "/api/v1/sessions/{id}/client-tool-calls", PERM_INPUT, ROUTE_API,             h_api_client_calls },
+    /* Session data: artifacts, logs, report, eval runs (h_api_data.c). */
+    { POST, "/api/v1/sessions/{id}/artifacts",      PERM_RUNTIME, ROUTE_API,              h_api_artifact_create },
+    { GET,  "/api/v1/sessions/{id}/artifacts",      PERM_READ,    ROUTE_API,              h_api_artifacts_list },
+    { GET,  "/api/v1/sessions/{id}/artifacts/{aid}", PERM_READ,   ROUTE_API,              h_api_artifact_get },
+    { GET,  "/api/v1/sessions/{id}/artifacts/{aid}/download", PERM_READ, ROUTE_API,       h_artifact_download },
+    { GET,  "/api/v1/sessions/{id}/logs",           PERM_READ,    ROUTE_API,              h_api_logs_list },
+    { PUT,  "/api/v1/sessions/{id}/report",         PERM_RUNTIME, ROUTE_API,              h_api_report_put },
+    { GET,  "/api/v1/sessions/{id}/report",         PERM_READ,    ROUTE_API,              h_report_get },
+    { POST, "/api/v1/sessions/{id}/evals",          PERM_RUNTIME, ROUTE_API,              h_api_eval_create },
+    { GET,  "/api/v1/sessions/{id}/evals",          PERM_READ,    ROUTE_API,              h_api_evals_list },
     { GET,  "/api/v1/tasks",                        PERM_READ,    ROUTE_API,              h_api_tasks },
     { POST, "/api/v1/tasks/{id}/complete",          PERM_INPUT,   ROUTE_API,              h_api_task_complete },
 };

@@ -88,6 +88,13 @@ describe('CSRF on every form', () => {
       await adminPost('/views', { name, query: 'status=running', return_to: '/sessions' });
       return { id: sql(srv, `SELECT id FROM saved_views WHERE name = ${q(name)}`)[0].id, form: { return_to: '/sessions' } };
     },
+    '/sessions/{id}/share': async () => ({ id: await fresh('completed'), form: { expires: '24h', return_to: '/sessions' } }),
+    '/sessions/{id}/share/{lid}/revoke': async () => {
+      const id = await fresh('completed');
+      await adminPost(`/sessions/${id}/share`, { expires: '1h', return_to: `/sessions/${id}` });
+      const lid = sql(srv, `SELECT id FROM share_links WHERE session_id = ${q(id)}`)[0].id;
+      return { path: `/sessions/${id}/share/${lid}/revoke`, form: { return_to: `/sessions/${id}` } };
+    },
     '/tasks/{id}/complete': async () => {
       const id = await fresh('running');
       const r = await append(srv, rt, id, { type: 'tool_call', tool_call_id: 'csrf-task', tool: 'approve', kind: 'manual', arguments: {} });

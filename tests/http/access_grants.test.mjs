@@ -169,7 +169,7 @@ describe('grants per project', () => {
     });
 
     it("the caller's page shows its name and status, without a link; someone who may read beta gets the link", async () => {
-      const p = await page(c, `/sessions/${parent.id}`);
+      const p = await page(c, `/sessions/${parent.id}?tab=activity`);
       assert.equal(p.status, 200);
       const called = /<div class="tool-called">([\s\S]*?)<\/div>/.exec(p.text);
       assert.ok(called, 'the tool call shows the called session');
@@ -178,7 +178,11 @@ describe('grants per project', () => {
       assert.match(called[1], />Completed</, 'its status label');
       assert.ok(!p.text.includes(href), 'no link to it anywhere on the page');
       const adm = await srv.login('admin', srv.adminPassword);
-      assert.ok((await page(adm, `/sessions/${parent.id}`)).text.includes(href), 'the admin gets the link');
+      assert.ok((await page(adm, `/sessions/${parent.id}?tab=activity`)).text.includes(href), 'the admin gets the link');
+      const agents = await page(c, `/sessions/${parent.id}?tab=agents`);
+      assert.equal(agents.status, 200);
+      assert.ok(agents.text.includes('Beta callee secret'), 'the Called agents tab lists it by name');
+      assert.ok(!agents.text.includes(href), 'without a link');
     });
 
     it('the called session itself answers 404 (page and API)', async () => {
@@ -190,8 +194,11 @@ describe('grants per project', () => {
     });
 
     it("the caller's page tells nothing more about it (not its agent)", async () => {
-      const p = await page(c, `/sessions/${parent.id}`);
-      assert.ok(!p.text.includes('beta-callee-agent'), "the called session's agent is on the page");
+      for (const tab of ['summary', 'activity', 'agents', 'metadata', 'trace']) {
+        const p = await page(c, `/sessions/${parent.id}?tab=${tab}`);
+        assert.equal(p.status, 200, tab);
+        assert.ok(!p.text.includes('beta-callee-agent'), `the called session's agent is on the ${tab} tab`);
+      }
     });
 
     it('the API about the caller tells no more than the page (children[])', async () => {

@@ -95,6 +95,7 @@ describe('access matrix: every route x principal x project', () => {
   let targetId; // a throwaway user the admin routes act on
   let adminAll; // the admin@all principal
   const base = {}; // project -> a running session, agent matrix-agent
+  const data = {}; // project -> {eid, aid}: base's tool call event and artifact
   const marker = {}; // project -> {id, task}: a task that stays open
   const tmpl = {}; // admin template -> existed when the server started
   let seq = 0;
@@ -140,6 +141,15 @@ describe('access matrix: every route x principal x project', () => {
       const s = await createSession(srv, rt, { project: T, agent: 'matrix-tasks', name: `matrix marker ${T}`, status: 'running' });
       const r = await append(srv, rt, s.id, { type: 'tool_call', tool_call_id: 'marker', tool: 'approve', kind: 'manual', arguments: {} });
       marker[T] = { id: s.id, task: r.events[0].id };
+      // The base session's data: a tool call with arguments and result, an
+      // artifact, a report, an eval run, a log line.
+      const tc = await append(srv, rt, base[T], { type: 'tool_call', tool_call_id: 'data-1', tool: 'lookup', kind: 'server', arguments: { q: `matrix ${T}` } });
+      await append(srv, rt, base[T], { type: 'tool_result', tool_call_id: 'data-1', result: { rows: [T] } });
+      const art = await srv.api('POST', `/api/v1/sessions/${base[T]}/artifacts`, { token: rt, json: { name: `matrix-${T}.txt`, media_type: 'text/plain', content_base64: Buffer.from(`artifact of ${T}`).toString('base64') } });
+      assert.equal(art.status, 201, JSON.stringify(art.json));
+      const rep = await srv.api('PUT', `/api/v1/sessions/${base[T]}/report`, { token: rt, json: { title: `Report ${T}`, summary: `matrix report of ${T}` } });
+      assert.equal(rep.status, 200, JSON.stringify(rep.json));
+      data[T] = { eid: tc.events[0].id, aid: art.json.id };
     }
   });
 
@@ -226,7 +236,112 @@ describe('access matrix: every route x principal x project', () => {
     },
   });
 
+  /** A GET under base[T] whose path also names one of its objects. */
+  const baseGet = (fill, check) => ({
+    scope: 'session',
+    setup: ({ T }) => ({ id: base[T], T }),
+    request: (c, route) => ({ path: fill(route.pattern.replace('{id}', c.id), c.T) }),
+    allowed: check,
+  });
+  const shareCount = (id) => sql(srv, `SELECT count(*) AS n FROM share_links WHERE session_id = ${q(id)}`)[0].n;
+  /** A share link of base[T] made by the admin, as {token, lid}. */
+  async function shareOf(T, expires = '24h') {
+    await adminPost(`/sessions/${base[T]}/share`, { expires, return_to: `/sessions/${base[T]}` });
+    const lid = sql(srv, `SELECT max(id) AS id FROM share_links WHERE session_id = ${q(base[T])}`)[0].id;
+    const page = await adminAll.client.get(`/sessions/${base[T]}`);
+    const m = new RegExp(`/share/([A-Za-z0-9_.-]+)`).exec(page.text);
+    assert.ok(m, 'the share panel lists the link');
+    return { token: m[1], lid };
+  }
+  const shareGet = (suffix, check) => ({
+    // The link is the credential: everyone (signed in or not) gets the same.
+    scope: 'none',
+    setup: async () => ({ share: await shareOf('alpha') }),
+    request: (c) => ({ path: `/share/${c.share.token}${suffix(c)}` }),
+    allowed: check,
+  });
+
   const RECIPES = {
+    'GET /sessions/{id}/artifacts/{aid}': baseGet((p, T) => p.replace('{aid}', data[T].aid), (res, c) => {
+      assert.equal(res.status, 200);
+      assert.equal(res.text, `artifact of ${c.T}`);
+      assert.match(res.headers.get('content-disposition') || '', /^attachment/);
+    }),
+    'GET /api/v1/sessions/{id}/artifacts/{aid}': baseGet((p, T) => p.replace('{aid}', data[T].aid), (res, c) => {
+      assert.equal(res.status, 200);
+      assert.equal(Buffer.from(res.json.content_base64, 'base64').toString(), `artifact of ${c.T}`);
+    }),
+    'GET /api/v1/sessions/{id}/artifacts/{aid}/download': baseGet((p, T) => p.replace('{aid}', data[T].aid), (res, c) => {
+      assert.equal(res.status, 200);
+      assert.equal(res.text, `artifact of ${c.T}`);
+    }),
+    'GET /sessions/{id}/events/{eid}/result': baseGet((p, T) => p.replace('{eid}', data[T].eid), (res, c) => {
+      assert.equal(res.status, 200);
+      assert.deepEqual(JSON.parse(res.text), { rows: [c.T] });
+    }),
+    'GET /sessions/{id}/events/{eid}/arguments': baseGet((p, T) => p.replace('{eid}', data[T].eid), (res, c) => {
+      assert.equal(res.status, 200);
+      assert.deepEqual(JSON.parse(res.text), { q: `matrix ${c.T}` });
+    }),
+    'GET /sessions/{id}/report': baseGet((p) => `${p}?format=md`, (res, c) => {
+      assert.equal(res.status, 200);
+      assert.match(res.text, new RegExp(`matrix report of ${c.T}`));
+    }),
+    'GET /api/v1/sessions/{id}/report': baseGet((p) => p, (res, c) => {
+      assert.equal(res.status, 200);
+      assert.equal(res.json.summary, `matrix report of ${c.T}`);
+    }),
+    'POST /sessions/{id}/share': {
+      scope: 'session',
+      setup: ({ T }) => ({ id: base[T] }),
+      request: (c, route) => ({ path: pathOf(route, c.id), form: { expires: '1h', return_to: `/sessions/${c.id}` } }),
+      snap: (c) => shareCount(c.id),
+      allowed: (res, c) => {
+        flashOk(res);
+        assert.equal(res.location, `/sessions/${c.id}`);
+      },
+    },
+    'POST /sessions/{id}/share/{lid}/revoke': {
+      // The admin's link: its creator or an admin of the project may revoke
+      // it, so in a project it may read, a non-admin is refused by the
+      // handler (flash error, nothing changed).
+      scope: 'session',
+      setup: async ({ T }) => ({ id: base[T], ...(await shareOf(T)) }),
+      request: (c) => ({ path: `/sessions/${c.id}/share/${c.lid}/revoke`, form: { return_to: `/sessions/${c.id}` } }),
+      snap: (c) => sql(srv, `SELECT revoked_at FROM share_links WHERE id = ${c.lid}`)[0].revoked_at,
+      allowed: (res, c, p) => {
+        assert.equal(res.status, 303);
+        const revoked = sql(srv, `SELECT revoked_at FROM share_links WHERE id = ${c.lid}`)[0].revoked_at;
+        if (p.role === 'admin') {
+          flashOk(res);
+          assert.ok(revoked, 'revoked');
+        } else {
+          assert.equal(flashKind(res), 'error');
+          assert.equal(revoked, null, 'not revoked by someone else');
+        }
+      },
+    },
+    'GET /share/{token}': shareGet(() => '', (res) => {
+      assert.equal(res.status, 200);
+      assert.match(res.text, /matrix base alpha/);
+      assert.doesNotMatch(res.text, /action="\/sessions\/[^"]*\/(pause|cancel|delete)"/, 'no actions on a share page');
+    }),
+    'GET /share/{token}/report': shareGet(() => '/report?format=md', (res) => {
+      assert.equal(res.status, 200);
+      assert.match(res.text, /matrix report of alpha/);
+    }),
+    'GET /share/{token}/artifacts/{aid}': shareGet(() => `/artifacts/${data.alpha.aid}`, (res) => {
+      assert.equal(res.status, 200);
+      assert.equal(res.text, 'artifact of alpha');
+    }),
+    'GET /share/{token}/events/{eid}/result': shareGet(() => `/events/${data.alpha.eid}/result`, (res) => {
+      assert.equal(res.status, 200);
+      assert.deepEqual(JSON.parse(res.text), { rows: ['alpha'] });
+    }),
+    'GET /share/{token}/events/{eid}/arguments': shareGet(() => `/events/${data.alpha.eid}/arguments`, (res) => {
+      assert.equal(res.status, 200);
+      assert.deepEqual(JSON.parse(res.text), { q: 'matrix alpha' });
+    }),
     'GET /healthz': {
       scope: 'none',
       allowed: (res) => {

@@ -120,7 +120,7 @@ describe('runtime protocol', () => {
     assert.equal(list.status, 200);
     assert.equal(sessionLinks(list.text)[0], sid, 'first row of the History page');
     assert.ok(list.text.includes('Refund request #4411'));
-    const page = await web.get(`/sessions/${sid}`);
+    const page = await web.get(`/sessions/${sid}?tab=activity`);
     assert.equal(page.status, 200);
     for (const text of [
       'Refund request #4411',

@@ -161,7 +161,7 @@ describe('pause and cancel wait for tool calls in flight', () => {
     const evs = await listEvents(srv, viewer, id);
     const result = evs.find((e) => e.type === 'tool_result' && e.tool_call_id === 'slow');
     assert.ok(result, 'tool_result event recorded');
-    const page = await web.get(`/sessions/${id}`);
+    const page = await web.get(`/sessions/${id}?tab=activity`);
     assert.equal(page.status, 200);
     const entry = toolEntries(page.text).find((e) => e.id === 'slow');
     assert.ok(entry, 'the call is on the detail page');
@@ -206,7 +206,7 @@ describe('pause and cancel wait for tool calls in flight', () => {
     assert.deepEqual(await tasks(), [], 'the task left the Work Center');
     const cc = await srv.api('GET', `/api/v1/sessions/${id}/client-tool-calls`, { token: operator });
     assert.deepEqual(cc.json.data, [], 'no client call outstanding');
-    const page = await web.get(`/sessions/${id}`);
+    const page = await web.get(`/sessions/${id}?tab=activity`);
     const entries = toolEntries(page.text);
     assert.deepEqual(entries.map((e) => [e.id, e.state]).sort(), [['approve', 'canceled'], ['pick', 'canceled']]);
     // Late answers to them are refused: they are not waiting any more.
@@ -247,7 +247,7 @@ describe('pause and cancel wait for tool calls in flight', () => {
     });
     const withKids = await getSession(srv, viewer, caller, '?include=children');
     assert.deepEqual(withKids.children.map((c) => c.id), [child.id], 'the called session is a child of the caller');
-    const page = await web.get(`/sessions/${caller}`);
+    const page = await web.get(`/sessions/${caller}?tab=activity`);
     const entry = toolEntries(page.text).find((e) => e.id === 'delegate');
     assert.equal(entry.called, `/sessions/${child.id}`, 'the tool call links to the called session');
     const childBefore = await snapshot(srv, viewer, child.id);

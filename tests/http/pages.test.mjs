@@ -188,9 +188,19 @@ describe('pages', () => {
 
   it('/sessions/{id} shows the header and the activity', async () => {
     const c = await srv.login('admin', srv.adminPassword);
-    const r = await c.get(`/sessions/${newer.id}`);
+    const summary = await c.get(`/sessions/${newer.id}`);
+    assert.equal(summary.status, 200);
+    assertPageHeaders(summary, 'detail');
+    const r = await c.get(`/sessions/${newer.id}?tab=activity`);
     assert.equal(r.status, 200);
     assertPageHeaders(r, 'detail');
+    // The header, the prompt and the inputs (summary); the activity (activity
+    // tab), which also has the header.
+    for (const text of ['Newest session', 'Completed', 'Answer the customer politely.', 'Your parcel is at the depot.']) {
+      assert.ok(summary.text.includes(text), `summary tab shows ${JSON.stringify(text)}`);
+    }
+    const meta = await c.get(`/sessions/${newer.id}?tab=metadata`);
+    assert.ok(meta.text.includes('T-77'), 'the metadata tab shows the metadata');
     for (const text of [
       'Newest session',
       'Completed',
@@ -200,8 +210,6 @@ describe('pages', () => {
       'tracking API flaky',
       'Your parcel is at the depot.',
       'model-z',
-      'Answer the customer politely.',
-      'T-77',
     ]) {
       assert.ok(r.text.includes(text), `detail page shows ${JSON.stringify(text)}`);
     }
@@ -225,7 +233,8 @@ describe('pages', () => {
     const list = await c.get('/sessions');
     assert.ok(!list.text.includes(XSS), 'raw <script> on /sessions');
     assert.match(list.text, XSS_ESCAPED);
-    const d = await c.get(`/sessions/${xss.id}`);
+    for (const tab of ['summary', 'activity', 'trace', 'logs', 'artifacts', 'evals', 'metadata']) {
+    const d = await c.get(`/sessions/${xss.id}?tab=${tab}`);
     assert.equal(d.status, 200);
     assert.ok(!d.text.includes(XSS), 'raw <script> on the detail page');
     assert.ok(!d.text.includes('<img src=x onerror'), 'raw <img onerror> on the detail page');
@@ -236,6 +245,7 @@ describe('pages', () => {
     // The only <script> elements are the page's own external ones.
     for (const m of d.text.matchAll(/<script\b[^>]*>/gi)) assert.match(m[0], /\bsrc="\/static\//, m[0]);
     assert.doesNotMatch(d.text, /<[a-z][^>]*\son[a-z]+\s*=/i, 'no inline event handlers');
+    }
   });
 
   it('POST /logout without the CSRF token: 403, still signed in', async () => {

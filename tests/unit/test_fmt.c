@@ -418,6 +418,27 @@ TEST(test_cost_thousands_separator)
     if (strcmp(out, "$1,000") != 0) CHECK_STR(out, "$999.99");
 }
 
+TEST(test_thousands_and_bytes)
+{
+    char t[32];
+    static const struct { long long v; const char *s; } th[] = {
+        { 0, "0" }, { 999, "999" }, { 1000, "1,000" }, { 20000, "20,000" }, { 1234567, "1,234,567" },
+        { -1500, "-1,500" } };
+    for (size_t i = 0; i < sizeof th / sizeof th[0]; i++) {
+        fmt_thousands(th[i].v, t, sizeof t);
+        CHECK_STR(t, th[i].s);
+    }
+    static const struct { long long v; const char *s; } by[] = {
+        { 0, "0 B" }, { 1023, "1023 B" }, { 1024, "1.0 KB" }, { 5 * 1024 * 1024, "5.0 MB" },
+        { 1536LL * 1024 * 1024, "1.5 GB" } };
+    for (size_t i = 0; i < sizeof by / sizeof by[0]; i++) {
+        fmt_bytes(by[i].v, t, sizeof t);
+        CHECK_STR(t, by[i].s);
+    }
+    fmt_thousands(1234567, t, 4); /* truncated, still terminated */
+    CHECK(strlen(t) <= 3);
+}
+
 int main(void)
 {
     RUN(test_parse_known_values);
@@ -439,5 +460,6 @@ int main(void)
     RUN(test_count_thousands_to_millions_boundary);
     RUN(test_cost);
     RUN(test_cost_thousands_separator);
+    RUN(test_thousands_and_bytes);
     return DONE();
 }

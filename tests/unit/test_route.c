@@ -12,6 +12,12 @@ static const struct { unsigned method; const char *pattern; } public_routes[] = 
     { HTTP_GET, "/" },
     { HTTP_GET, "/login" },
     { HTTP_POST, "/login" },
+    /* Read-only share links: the signed token is the credential (share.h). */
+    { HTTP_GET, "/share/{token}" },
+    { HTTP_GET, "/share/{token}/report" },
+    { HTTP_GET, "/share/{token}/artifacts/{aid}" },
+    { HTTP_GET, "/share/{token}/events/{eid}/result" },
+    { HTTP_GET, "/share/{token}/events/{eid}/arguments" },
 };
 #define NPUBLIC (sizeof public_routes / sizeof public_routes[0])
 

@@ -5,6 +5,7 @@
 #define FD_TESTDB_H
 
 #include <stdio.h>
+#include <stdlib.h> /* mkstemp */
 #include <unistd.h>
 
 #include "db.h"
