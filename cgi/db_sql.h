@@ -244,6 +244,10 @@ DB_SQL_ENUM(DEMO_SHIFT_SPANS,
     "WHERE session_id = ?1 AND (start_ns >= ?3 * 1000000 OR end_ns >= ?3 * 1000000)")
 DB_SQL_ENUM(DEMO_SHIFT_AUDIT,
     "UPDATE audit SET " DEMO_MOVE("time") " WHERE time >= ?3 AND session_id = ?1")
+DB_SQL_ENUM(DEMO_SHIFT_ARTIFACTS,
+    "UPDATE artifacts SET " DEMO_MOVE("created_at") " WHERE session_id = ?1 AND created_at >= ?3")
+DB_SQL_ENUM(DEMO_SHIFT_EVALS,
+    "UPDATE eval_runs SET " DEMO_MOVE("created_at") " WHERE session_id = ?1 AND created_at >= ?3")
 /* The id the next event will get at least (events.id only grows). */
 DB_SQL_ENUM(DEMO_NEXT_EVENT_ID, "SELECT coalesce(max(id), 0) + 1 FROM events")
 

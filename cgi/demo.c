@@ -34,6 +34,7 @@
 #include "fmt.h"
 #include "ingest.h"
 #include "lifecycle.h"
+#include "sessdata.h"
 
 #define SEC  1000LL
 #define MIN  (60 * SEC)
@@ -264,12 +265,12 @@ static cJSON *jf(sess *s, const char *fmt, ...) __attribute__((format(printf, 2,
  * format quotes or backslashes into strings). NULL after recording the error. */
 static cJSON *jf(sess *s, const char *fmt, ...)
 {
-    char buf[4096];
+    char text[4096];
     va_list ap;
     va_start(ap, fmt);
-    int n = vsnprintf(buf, sizeof buf, fmt, ap);
+    int n = vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
-    cJSON *j = n >= 0 && (size_t)n < sizeof buf ? cJSON_Parse(buf) : NULL;
+    cJSON *j = n >= 0 && (size_t)n < sizeof text ? cJSON_Parse(text) : NULL;
     if (!j) ctx_fail(s->c, "demo: bad JSON template \"%.60s\"", fmt);
     return j;
 }
@@ -356,7 +357,8 @@ static void sess_place(sess *s)
 {
     static const db_sql_id moves[] = { SQL_DEMO_SHIFT_SESSION, SQL_DEMO_SHIFT_EVENTS,
                                        SQL_DEMO_SHIFT_TOOLCALLS, SQL_DEMO_SHIFT_LOGS,
-                                       SQL_DEMO_SHIFT_SPANS, SQL_DEMO_SHIFT_AUDIT };
+                                       SQL_DEMO_SHIFT_SPANS, SQL_DEMO_SHIFT_AUDIT,
+                                       SQL_DEMO_SHIFT_ARTIFACTS, SQL_DEMO_SHIFT_EVALS };
     struct db *d = s->c->d;
     char *steps = NULL;
     if (s->dry || s->c->failed || cJSON_GetArraySize(s->steps) == 0) return;
@@ -456,14 +458,14 @@ static void say(sess *s, const char *type, int64_t dt, const char *fmt, ...)
 /* A message or thought (`type`), dt ms after the previous event. */
 static void say(sess *s, const char *type, int64_t dt, const char *fmt, ...)
 {
-    char buf[4096];
+    char text[4096];
     va_list ap;
     if (sess_done(s)) return;
     va_start(ap, fmt);
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     va_end(ap);
     cJSON *ev = ev_new(type);
-    if (ev) cJSON_AddStringToObject(ev, "content", buf);
+    if (ev) cJSON_AddStringToObject(ev, "content", text);
     push(s, ev, dt);
 }
 
@@ -473,13 +475,13 @@ static void log_vpush(sess *s, const char *severity, const char *fmt, va_list ap
 /* A log line of the runtime, whatever the state of the run. */
 static void log_vpush(sess *s, const char *severity, const char *fmt, va_list ap)
 {
-    char buf[1024];
+    char text[1024];
     if (s->c->failed) return;
-    vsnprintf(buf, sizeof buf, fmt, ap);
+    vsnprintf(text, sizeof text, fmt, ap);
     cJSON *ev = ev_new("log");
     if (ev) {
         cJSON_AddStringToObject(ev, "severity", severity);
-        cJSON_AddStringToObject(ev, "body", buf);
+        cJSON_AddStringToObject(ev, "body", text);
     }
     push(s, ev, rng_range(&s->r, 1, 40));
 }
@@ -592,6 +594,8 @@ static void error_ev(sess *s, const char *step, const char *message)
 }
 
 /* The run fails for good at `step`. */
+static void sess_extras(sess *s, int completed);
+
 static void sess_fail(sess *s, const char *step, const char *message)
 {
     if (sess_done(s)) return;
@@ -601,6 +605,7 @@ static void sess_fail(sess *s, const char *step, const char *message)
     advance(s, rng_range(&s->r, 50, 600));
     sess_status(s, "failed", message, step, NULL);
     snprintf(s->response, sizeof s->response, "%s", message);
+    sess_extras(s, 0);
     s->stopped = 1;
 }
 
@@ -987,7 +992,70 @@ static void sess_finish(sess *s, const char *fmt, ...)
     root_span(s, s->t, "ok");
     advance(s, rng_range(&s->r, 20, 300));
     sess_status(s, "completed", NULL, NULL, s->response);
+    sess_extras(s, 1);
     s->stopped = 1;
+}
+
+/* What a finished run leaves besides its events, as its runtime would post
+ * it through the API: a report and an artifact (most completed runs), and
+ * the eval runs an evaluator posts afterwards. Draws from the run's random
+ * stream in dry runs too, so both plays stay alike. */
+static void sess_extras(sess *s, int completed)
+{
+    static const char *const judges[] = { "answer_relevance", "groundedness", "policy_compliance" };
+    int with_report = completed && rng_chance(&s->r, 75);
+    int with_artifact = completed && rng_chance(&s->r, 60);
+    int n_evals = (int)rng_below(&s->r, 3) + (completed ? 1 : 0);
+    int score[3];
+    for (int i = 0; i < 3; i++) score[i] = 55 + (int)rng_below(&s->r, 45);
+    if (s->dry || s->c->failed) return;
+
+    char *text = NULL;
+    cJSON *meta = NULL, *run = NULL;
+    db *d = s->c->d;
+    if (with_report) {
+        cJSON *r = jf(s, "{\"sections\":[],\"data\":{}}");
+        if (!r) return;
+        cJSON_AddStringToObject(r, "title", s->a->name);
+        cJSON_AddStringToObject(r, "summary", s->response);
+        cJSON *sec = cJSON_CreateObject();
+        cJSON_AddStringToObject(sec, "title", "How the run went");
+        char body[512];
+        snprintf(body, sizeof body,
+                 "- **Agent**: `%s` (%s)\n- **Deployment**: `%s` in %s\n- **Tool calls**: %d\n"
+                 "- **Trigger**: %s",
+                 s->a->name, s->a->kind, s->deployment, s->cluster, s->calls, s->source);
+        cJSON_AddStringToObject(sec, "content", body);
+        cJSON_AddItemToArray(cJSON_GetObjectItem(r, "sections"), sec);
+        cJSON *data = cJSON_GetObjectItem(r, "data");
+        cJSON_AddNumberToObject(data, "tool_calls", s->calls);
+        cJSON_AddStringToObject(data, "environment", s->env);
+        text = cJSON_PrintUnformatted(r);
+        cJSON_Delete(r);
+        if (!text || sessdata_report_set(d, s->id, text) != 0)
+            ctx_fail(s->c, "demo: report of %s: %s", s->id, db_errmsg(d));
+        cJSON_free(text);
+    }
+    if (with_artifact) {
+        char md[2300];
+        int n = snprintf(md, sizeof md, "# %s\n\n%s\n", s->a->name, s->response);
+        char aid[SD_ARTIFACT_ID_LEN + 1];
+        if (sessdata_artifact_add(d, s->id, "summary.md", "text/markdown", "generated", md,
+                                  n < 0 ? 0 : (size_t)n >= sizeof md ? sizeof md - 1 : (size_t)n,
+                                  aid, &meta) != 0)
+            ctx_fail(s->c, "demo: artifact of %s: %s", s->id, db_errmsg(d));
+        cJSON_Delete(meta);
+    }
+    for (int i = 0; i < n_evals && i < 3; i++) {
+        char result[160];
+        int pass = score[i] >= 65;
+        snprintf(result, sizeof result, "{\"score\":%d.%02d,\"threshold\":0.65,\"judge\":\"%s\"}",
+                 score[i] / 100, score[i] % 100, s->a->model < 2 ? "gpt-4.1-mini" : "claude-haiku");
+        if (sessdata_eval_put(d, s->id, 0, judges[i], pass ? "success" : "error", result, &run) != 0)
+            ctx_fail(s->c, "demo: eval of %s: %s", s->id, db_errmsg(d));
+        cJSON_Delete(run);
+        run = NULL;
+    }
 }
 
 /* After the run stopped: what the operator or the runtime does next. */

@@ -375,6 +375,9 @@ static void bind_window(sqlite3_stmt *st, const detail *d, long long bound, int 
 /* Link to the window that holds seq, scrolled to its entry. */
 static const char *entry_url(const detail *d, int filter, int hidden, long long seq)
 {
+    /* An error is in the "all" and "errors" feeds only: a jump from any
+     * other filter lands in "all". */
+    if (filter != 3) filter = 0;
     return arena_printf(d->c->a, "%s#event-%lld",
                         activity_url(d, filter, hidden, arena_printf(d->c->a, "from=%lld", seq)), seq);
 }
@@ -981,7 +984,8 @@ static int add_share_panel(const detail *d, cJSON *v)
     sqlite3_stmt *st = db_stmt(c->db, SQL_SHARE_LIST);
     if (!st) return -1;
     db_bind_text(st, 1, d->id);
-    int rc, admin = auth_can_all(&c->who, PERM_ADMIN);
+    /* As h_share_revoke decides: the creator, or an admin of the project. */
+    int rc, admin = auth_can(&c->who, PERM_ADMIN, col_text(d->row, R_PROJECT));
     while ((rc = db_step(st)) == SQLITE_ROW) {
         char t[64], token[SHARE_TOKEN_MAX];
         long long lid = sqlite3_column_int64(st, 0);

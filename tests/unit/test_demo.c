@@ -173,6 +173,26 @@ TEST(test_failed_sessions_say_why)
     CHECK(q_int(loaded, "SELECT count(*) FROM events WHERE type = 'error'", NULL) >= 1);
 }
 
+TEST(test_reports_artifacts_and_evals)
+{
+    if (!loaded) { CHECK(loaded != NULL); return; }
+    /* Most completed runs have a report and many an artifact; only ended
+     * runs have either, and each lies within its session's time. */
+    CHECK(q_int(loaded, "SELECT count(*) FROM sessions WHERE report IS NOT NULL", NULL) >= 5);
+    CHECK_INT(q_int(loaded, "SELECT count(*) FROM sessions WHERE report IS NOT NULL "
+                            "AND status <> 'completed'", NULL), 0);
+    CHECK_INT(q_int(loaded, "SELECT count(*) FROM sessions WHERE report IS NOT NULL "
+                            "AND json_extract(report, '$.summary') IS NULL", NULL), 0);
+    CHECK(q_int(loaded, "SELECT count(*) FROM artifacts", NULL) >= 5);
+    CHECK(q_int(loaded, "SELECT count(*) FROM eval_runs WHERE state = 'success'", NULL) >= 3);
+    CHECK(q_int(loaded, "SELECT count(*) FROM eval_runs WHERE state = 'error'", NULL) >= 1);
+    CHECK_INT(q_int(loaded, "SELECT count(*) FROM artifacts a JOIN sessions s ON s.id = a.session_id "
+                            "WHERE a.created_at < s.started_at OR a.created_at > s.updated_at + 1000",
+                    NULL), 0);
+    CHECK_INT(q_int(loaded, "SELECT count(*) FROM eval_runs e JOIN sessions s ON s.id = e.session_id "
+                            "WHERE e.created_at < s.started_at OR s.ended_at IS NULL", NULL), 0);
+}
+
 TEST(test_usage_and_conversation)
 {
     if (!loaded) { CHECK(loaded != NULL); return; }
@@ -279,6 +299,7 @@ int main(void)
     RUN(test_tool_calls_failed_and_waiting);
     RUN(test_failed_sessions_say_why);
     RUN(test_usage_and_conversation);
+    RUN(test_reports_artifacts_and_evals);
     RUN(test_times_look_real);
     RUN(test_same_seed_same_data);
     RUN(test_small_and_bad_counts);
