@@ -421,12 +421,17 @@ static int build_activity(const detail *d, cJSON *v)
 
     /* The window: WINDOW entries from `from`, or the last WINDOW; one more
      * tells whether entries follow. */
-    sqlite3_stmt *st = db_stmt(c->db, newest ? SQL_EVENT_WINDOW_BACK : SQL_EVENT_WINDOW_FWD);
-    if (!st) return -1;
-    bind_window(st, d, newest ? (1LL << 62) : from, WINDOW + (newest ? 0 : 1), hidden, filter);
-    cJSON *entries = cJSON_CreateArray();
-    int n = 0, rc, more = 0;
+    cJSON *entries = NULL;
+    int n, rc, more;
     long long first_seq = 0, last_seq = 0;
+again:
+    n = 0;
+    more = 0;
+    cJSON_Delete(entries);
+    entries = cJSON_CreateArray();
+    sqlite3_stmt *st = db_stmt(c->db, newest ? SQL_EVENT_WINDOW_BACK : SQL_EVENT_WINDOW_FWD);
+    if (!st) { cJSON_Delete(entries); return -1; }
+    bind_window(st, d, newest ? (1LL << 62) : from, WINDOW + (newest ? 0 : 1), hidden, filter);
     while ((rc = db_step(st)) == SQLITE_ROW) {
         if (n == WINDOW) { more = 1; break; }
         cJSON *e = event_view(c, st, d->now, d->base);
@@ -442,6 +447,11 @@ static int build_activity(const detail *d, cJSON *v)
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) { cJSON_Delete(entries); return -1; }
+    if (n == 0 && !newest && from > 1) {
+        /* A window past the end (an old link, a typed number): the last one. */
+        newest = 1;
+        goto again;
+    }
     cJSON_AddItemToObject(a, "entries", entries);
     for (cJSON *e = entries->child; e; e = e->next) {
         long long seq = (long long)cJSON_GetObjectItem(e, "seq")->valuedouble;
