@@ -443,26 +443,28 @@ out:
     return rc;
 }
 
-/* sessions get ID [--include PARTS]: the session as GET /api/v1/sessions/{id}
- * answers it (same JSON, same include= parts), on the local database with
- * full access. */
+/* sessions get ID [--include PARTS]...: the session as GET /api/v1/sessions/{id}
+ * answers it (same JSON, same include= parts; a repeated --include adds its
+ * parts), on the local database with full access. Exit 0; 1 when there is no
+ * such session or on a database error; EXIT_USAGE for a bad option or part. */
 static int cmd_sessions_get(db *d, const char *path, int argc, char **argv)
 {
     (void)path;
     if (argc < 1 || argv[0][0] == '-') return EXIT_USAGE;
+    unsigned parts = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--include") != 0 || i + 1 >= argc) {
             fprintf(stderr, "flightdeck: sessions get: unknown or incomplete option \"%s\"\n", argv[i]);
             return EXIT_USAGE;
         }
-        i++;
-    }
-    unsigned parts;
-    char bad[48];
-    if (sessdata_include_parse(opt(argc, argv, "--include"), &parts, bad, sizeof bad)) {
-        fprintf(stderr, "flightdeck: --include: unknown part \"%s\" (events, messages, children, "
-                        "trace, logs, artifacts, evals, agents)\n", bad);
-        return EXIT_USAGE;
+        unsigned more;
+        char bad[48];
+        if (sessdata_include_parse(argv[++i], &more, bad, sizeof bad)) {
+            fprintf(stderr, "flightdeck: --include: unknown part \"%s\" (events, messages, children, "
+                            "trace, logs, artifacts, evals, agents)\n", bad);
+            return EXIT_USAGE;
+        }
+        parts |= more;
     }
     int missing;
     cJSON *o = sessdata_session(d, argv[0], &missing);

@@ -140,11 +140,40 @@ static void data_download_headers(ctx *c, const char *filename, const char *csp)
 
 /* ------------------------------------------------------- body validation */
 
+/* Does the body hold a NUL character, raw or as the escape \u0000? cJSON
+ * keeps strings NUL-terminated, so such text would be cut short without a
+ * word (a name, base64 content, a report). Escapes are only valid inside
+ * strings, so a backslash always starts a two-character (or \uXXXX) pair. */
+static int data_body_has_nul(const ctx *c)
+{
+    const char *b = c->req.body;
+    size_t n = c->req.body_len;
+    for (size_t i = 0; b && i < n; i++) {
+        if (b[i] == '\0') return 1;
+        if (b[i] != '\\' || i + 1 >= n) continue;
+        if (b[i + 1] == 'u' && i + 5 < n && !memcmp(b + i + 2, "0000", 4)) return 1;
+        i++; /* skip the escaped character */
+    }
+    return 0;
+}
+
+/* The request body as JSON (ctx_body_json), refusing with 422 invalid_body
+ * text that holds U+0000. NULL when an answer has been written. */
+static cJSON *data_body_json(ctx *c)
+{
+    cJSON *in = ctx_body_json(c);
+    if (in && data_body_has_nul(c)) {
+        ctx_error(c, 422, "invalid_body", "text in the body may not contain U+0000 (NUL)");
+        return NULL;
+    }
+    return in;
+}
+
 typedef enum dtype { D_TEXT, D_ID, D_ANY } dtype;
 
 /* One member a body may have. Text: UTF-8, at most max bytes (0: any),
  * one of choices when given. Id: a whole number from 1. Any: JSON with
- * UTF-8 text. A null member counts as absent. */
+ * UTF-8 text, at most 200 levels deep. A null member counts as absent. */
 typedef struct dfield {
     const char        *name;
     dtype              type;
@@ -207,7 +236,8 @@ static int data_body_check(ctx *c, const cJSON *in, const dfield *fields)
         case D_ANY:
             if (!report_json_utf8_valid(m)) {
                 ctx_error_field(c, 422, "invalid_field", f->name,
-                                "%s holds text that is not valid UTF-8", f->name);
+                                "%s holds text that is not valid UTF-8 or is nested more "
+                                "than 200 levels deep", f->name);
                 return -1;
             }
             break;
@@ -321,7 +351,7 @@ hres h_api_artifact_create(ctx *c)
     const char *id = ctx_param(c, 0);
     int ok = ctx_session_access(c, id, PERM_RUNTIME, NULL);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
-    cJSON *in = ctx_body_json(c);
+    cJSON *in = data_body_json(c);
     if (!in) return HR_OK;
     if (data_body_check(c, in, artifact_fields)) return HR_OK;
 
@@ -468,7 +498,7 @@ hres h_api_report_put(ctx *c)
     const char *id = ctx_param(c, 0);
     int ok = ctx_session_access(c, id, PERM_RUNTIME, NULL);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
-    cJSON *in = ctx_body_json(c);
+    cJSON *in = data_body_json(c);
     if (!in) return HR_OK;
     char why[200];
     const char *field = NULL;
@@ -541,7 +571,7 @@ hres h_api_eval_create(ctx *c)
     const char *id = ctx_param(c, 0);
     int ok = ctx_session_access(c, id, PERM_RUNTIME, NULL);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
-    cJSON *in = ctx_body_json(c);
+    cJSON *in = data_body_json(c);
     if (!in) return HR_OK;
     if (data_body_check(c, in, eval_fields)) return HR_OK;
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(in, "id");

@@ -33,8 +33,8 @@ int report_utf8_valid(const char *str, size_t n)
     return 1;
 }
 
-/* Every key and string of v valid UTF-8, depth-limited (cJSON's own
- * nesting limit is lower still). */
+/* Every key and string of v valid UTF-8, and v nested at most 200 levels
+ * deep (deeper values count as invalid; cJSON itself parses up to 1000). */
 static int json_utf8_at(const cJSON *v, int depth)
 {
     if (depth > 200) return 0;
@@ -142,7 +142,8 @@ int report_validate(const cJSON *r, char *err, size_t n, const char **field)
                       "markdown must be UTF-8 text");
     if ((v = member(r, "data")) && !report_json_utf8_valid(v))
         return refuse(REPORT_INVALID_FIELD, err, n, field, "data",
-                      "data holds text that is not valid UTF-8");
+                      "data holds text that is not valid UTF-8 or is nested more than "
+                      "200 levels deep");
     const cJSON *secs = member(r, "sections");
     if (secs) {
         if (!cJSON_IsArray(secs))
