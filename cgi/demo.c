@@ -1008,8 +1008,13 @@ static void sess_extras(sess *s, int completed)
     int n_evals = (int)rng_below(&s->r, 3) + (completed ? 1 : 0);
     int score[3];
     for (int i = 0; i < 3; i++) score[i] = 55 + (int)rng_below(&s->r, 45);
+    if (!with_report && !with_artifact && !n_evals) return;
+    advance(s, rng_range(&s->r, 2 * SEC, 20 * SEC)); /* the evaluator comes a little later */
     if (s->dry || s->c->failed) return;
 
+    /* One step of its own, placed right after the run's end like the rest. */
+    step_mark mark;
+    if (step_begin(s, &mark)) return;
     char *text = NULL;
     cJSON *meta = NULL, *run = NULL;
     db *d = s->c->d;
@@ -1056,6 +1061,8 @@ static void sess_extras(sess *s, int completed)
         cJSON_Delete(run);
         run = NULL;
     }
+    sess_note(s, &mark);
+    sess_place(s);
 }
 
 /* After the run stopped: what the operator or the runtime does next. */

@@ -187,10 +187,12 @@ TEST(test_reports_artifacts_and_evals)
     CHECK(q_int(loaded, "SELECT count(*) FROM eval_runs WHERE state = 'success'", NULL) >= 3);
     CHECK(q_int(loaded, "SELECT count(*) FROM eval_runs WHERE state = 'error'", NULL) >= 1);
     CHECK_INT(q_int(loaded, "SELECT count(*) FROM artifacts a JOIN sessions s ON s.id = a.session_id "
-                            "WHERE a.created_at < s.started_at OR a.created_at > s.updated_at + 1000",
+                            "WHERE s.ended_at IS NULL OR a.created_at < s.ended_at "
+                            "OR a.created_at > s.ended_at + 60000 OR s.updated_at > s.ended_at + 60000",
                     NULL), 0);
     CHECK_INT(q_int(loaded, "SELECT count(*) FROM eval_runs e JOIN sessions s ON s.id = e.session_id "
-                            "WHERE e.created_at < s.started_at OR s.ended_at IS NULL", NULL), 0);
+                            "WHERE s.ended_at IS NULL OR e.created_at < s.ended_at "
+                            "OR e.created_at > s.ended_at + 60000", NULL), 0);
 }
 
 TEST(test_usage_and_conversation)
