@@ -337,11 +337,21 @@ DB_SQL_ENUM(SESSION_DETAIL,
     "(SELECT count(*) FROM tool_calls WHERE session_id = s.id) "
     "FROM sessions s WHERE id = ?1")
 
-/* The activity window. ?1 session ?2 seq bound ?3 limit ?4 include hidden
- * ?5 filter (0 all, 1 reasoning, 2 tool calls, 3 errors) ?6 inline payload
+/* The activity window, one set of statements per feed filter so that each
+ * can use its own index (a sparse filter must not scan 20,000 events).
+ * ?1 session ?2 seq bound ?3 limit ?4 include hidden ?6 inline payload
  * limit (bytes: larger arguments/results are left out, download only).
- * FWD: seq >= ?2 ascending; BACK: seq <= ?2 descending (the caller reverses). */
-#define EVENT_WINDOW_SQL(cmp, dir) \
+ * FWD: seq >= ?2 ascending; BACK: seq <= ?2 descending (the caller
+ * reverses). FEED_* is the filter over events `e`. */
+#define FEED_ALL       "1"
+#define FEED_REASONING "e.type IN ('user_message','assistant_message','thought')"
+#define FEED_TOOLS     "e.type = 'tool_call'"
+/* Error events and failed tool calls (partial index tool_calls_failed). */
+#define FEED_ERRORS \
+    "e.seq IN (SELECT seq FROM events WHERE session_id = ?1 AND type = 'error' UNION ALL " \
+    "SELECT e2.seq FROM tool_calls t2 JOIN events e2 ON e2.id = t2.event_id " \
+    "WHERE t2.session_id = ?1 AND t2.state = 'failed')"
+#define EVENT_WINDOW_SQL(filter, seq, cmp, dir) \
     "SELECT e.id, e.seq, e.type, e.time, e.actor, e.body, e.hide_reason, " \
     "t.id AS tc_id, t.tool, t.kind AS tc_kind, " \
     "CASE WHEN length(t.arguments) > ?6 THEN NULL ELSE t.arguments END, " \
@@ -351,19 +361,36 @@ DB_SQL_ENUM(SESSION_DETAIL,
     "length(t.arguments), t.result_size " \
     "FROM events e LEFT JOIN tool_calls t ON e.type = 'tool_call' AND t.session_id = e.session_id " \
     "AND t.id = e.tool_call_id LEFT JOIN sessions c ON c.id = t.called_session_id " \
-    "WHERE e.session_id = ?1 AND e.seq " cmp " ?2 AND (?4 OR e.hide_reason IS NULL) AND e.type <> 'tool_result' " \
-    "AND (?5 = 0 OR (?5 = 1 AND e.type IN ('user_message','assistant_message','thought')) " \
-    "OR (?5 = 2 AND e.type = 'tool_call') OR (?5 = 3 AND (e.type = 'error' OR t.state = 'failed'))) " \
-    "ORDER BY e.seq " dir " LIMIT ?3"
-DB_SQL_ENUM(EVENT_WINDOW_FWD, EVENT_WINDOW_SQL(">=", "ASC"))
-DB_SQL_ENUM(EVENT_WINDOW_BACK, EVENT_WINDOW_SQL("<=", "DESC"))
-/* Entries of the filtered feed before seq ?2 (position) and in all. ?1 ?4 ?5 as above. */
-DB_SQL_ENUM(EVENT_WINDOW_COUNT,
-    "SELECT count(*), coalesce(sum(e.seq < ?2), 0) FROM events e LEFT JOIN tool_calls t ON e.type = 'tool_call' "
-    "AND t.session_id = e.session_id AND t.id = e.tool_call_id "
-    "WHERE e.session_id = ?1 AND (?4 OR e.hide_reason IS NULL) AND e.type <> 'tool_result' "
-    "AND (?5 = 0 OR (?5 = 1 AND e.type IN ('user_message','assistant_message','thought')) "
-    "OR (?5 = 2 AND e.type = 'tool_call') OR (?5 = 3 AND (e.type = 'error' OR t.state = 'failed')))")
+    "WHERE e.session_id = ?1 AND " seq " " cmp " ?2 AND (?4 OR e.hide_reason IS NULL) AND e.type <> 'tool_result' " \
+    "AND " filter " ORDER BY e.seq " dir " LIMIT ?3"
+/* Entries of the feed in all and before seq ?2 (the window's position): the
+ * visible ones are all of them (covering index events_by_type) less the
+ * hidden ones (partial index events_hidden), so no row is read. ?1 ?2 ?4. */
+#define EVENT_COUNT_SQL(filter) \
+    "SELECT sum(n), sum(b) FROM (" \
+    "SELECT count(*) AS n, coalesce(sum(e.seq < ?2), 0) AS b FROM events e " \
+    "WHERE e.session_id = ?1 AND e.type <> 'tool_result' AND " filter " UNION ALL " \
+    "SELECT -count(*), -coalesce(sum(e.seq < ?2), 0) FROM events e WHERE NOT ?4 AND " \
+    "e.session_id = ?1 AND e.hide_reason IS NOT NULL AND e.type <> 'tool_result' AND " filter ")"
+/* Where the window before seq ?2 starts: the ?3-th entry back (or the first). */
+#define EVENT_PREV_SQL(filter, seq) \
+    "SELECT coalesce((SELECT e.seq FROM events e WHERE e.session_id = ?1 AND " seq " <= ?2 " \
+    "AND (?4 OR e.hide_reason IS NULL) AND e.type <> 'tool_result' AND " filter " " \
+    "ORDER BY e.seq DESC LIMIT 1 OFFSET ?3 - 1), 1)"
+/* seq is how the window's bound names e.seq: "+e.seq" keeps the planner from
+ * scanning by seq range where the filter's own list is the better driver. */
+#define FEED_STATEMENTS(NAME, filter, seq, count) \
+    DB_SQL_ENUM(FEED_##NAME##_FWD, EVENT_WINDOW_SQL(filter, seq, ">=", "ASC")) \
+    DB_SQL_ENUM(FEED_##NAME##_BACK, EVENT_WINDOW_SQL(filter, seq, "<=", "DESC")) \
+    DB_SQL_ENUM(FEED_##NAME##_COUNT, count) \
+    DB_SQL_ENUM(FEED_##NAME##_PREV, EVENT_PREV_SQL(filter, seq))
+FEED_STATEMENTS(ALL, FEED_ALL, "e.seq", EVENT_COUNT_SQL(FEED_ALL))
+FEED_STATEMENTS(REASONING, FEED_REASONING, "e.seq", EVENT_COUNT_SQL(FEED_REASONING))
+FEED_STATEMENTS(TOOLS, FEED_TOOLS, "e.seq", EVENT_COUNT_SQL(FEED_TOOLS))
+/* Errors are few: counted from their own list, reading their rows. */
+FEED_STATEMENTS(ERRORS, FEED_ERRORS, "+e.seq",
+    "SELECT count(*), coalesce(sum(e.seq < ?2), 0) FROM events e WHERE e.session_id = ?1 "
+    "AND (?4 OR e.hide_reason IS NULL) AND " FEED_ERRORS)
 /* The next error entry after seq ?2 (error event or failed tool call). ?1 session ?3 include hidden */
 DB_SQL_ENUM(EVENT_NEXT_ERROR,
     "SELECT min(seq) FROM (SELECT seq FROM events WHERE session_id = ?1 AND type = 'error' AND seq > ?2 "

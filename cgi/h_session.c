@@ -361,15 +361,23 @@ static long long next_error(const detail *d, long long seq, int hidden)
     return n;
 }
 
-/* Bind the window statement's shared parameters. */
-static void bind_window(sqlite3_stmt *st, const detail *d, long long bound, int limit, int hidden, int filter)
+/* The statements of each feed filter (db_sql.h, FEED_*), in feed_filters order. */
+static const struct { db_sql_id fwd, back, count, prev; } feed_sql[] = {
+    { SQL_FEED_ALL_FWD, SQL_FEED_ALL_BACK, SQL_FEED_ALL_COUNT, SQL_FEED_ALL_PREV },
+    { SQL_FEED_REASONING_FWD, SQL_FEED_REASONING_BACK, SQL_FEED_REASONING_COUNT, SQL_FEED_REASONING_PREV },
+    { SQL_FEED_TOOLS_FWD, SQL_FEED_TOOLS_BACK, SQL_FEED_TOOLS_COUNT, SQL_FEED_TOOLS_PREV },
+    { SQL_FEED_ERRORS_FWD, SQL_FEED_ERRORS_BACK, SQL_FEED_ERRORS_COUNT, SQL_FEED_ERRORS_PREV },
+};
+
+/* Bind the feed statements' shared parameters (?5 is unused: the filter is
+ * the statement). */
+static void bind_window(sqlite3_stmt *st, const detail *d, long long bound, int limit, int hidden)
 {
     db_bind_text(st, 1, d->id);
     sqlite3_bind_int64(st, 2, bound);
     sqlite3_bind_int(st, 3, limit);
     sqlite3_bind_int(st, 4, hidden);
-    sqlite3_bind_int(st, 5, filter);
-    sqlite3_bind_int64(st, 6, inline_max());
+    if (sqlite3_bind_parameter_count(st) >= 6) sqlite3_bind_int64(st, 6, inline_max());
 }
 
 /* Link to the window that holds seq, scrolled to its entry. */
@@ -429,9 +437,9 @@ again:
     more = 0;
     cJSON_Delete(entries);
     entries = cJSON_CreateArray();
-    sqlite3_stmt *st = db_stmt(c->db, newest ? SQL_EVENT_WINDOW_BACK : SQL_EVENT_WINDOW_FWD);
+    sqlite3_stmt *st = db_stmt(c->db, newest ? feed_sql[filter].back : feed_sql[filter].fwd);
     if (!st) { cJSON_Delete(entries); return -1; }
-    bind_window(st, d, newest ? (1LL << 62) : from, WINDOW + (newest ? 0 : 1), hidden, filter);
+    bind_window(st, d, newest ? (1LL << 62) : from, WINDOW + (newest ? 0 : 1), hidden);
     while ((rc = db_step(st)) == SQLITE_ROW) {
         if (n == WINDOW) { more = 1; break; }
         cJSON *e = event_view(c, st, d->now, d->base);
@@ -479,12 +487,11 @@ again:
                                              : filter == 2 ? "No tool calls." : "No errors.");
 
     /* Where this window sits: "Entries 101–200 of 20,000" and the links. */
-    st = db_stmt(c->db, SQL_EVENT_WINDOW_COUNT);
+    st = db_stmt(c->db, feed_sql[filter].count);
     if (!st) return -1;
     db_bind_text(st, 1, d->id);
     sqlite3_bind_int64(st, 2, first_seq ? first_seq : from);
     sqlite3_bind_int(st, 4, hidden);
-    sqlite3_bind_int(st, 5, filter);
     long long total = 0, before = 0;
     if (db_step(st) == SQLITE_ROW) {
         total = sqlite3_column_int64(st, 0);
@@ -502,11 +509,10 @@ again:
     if (n && before > 0) {
         cJSON_AddStringToObject(w, "first_url", activity_url(d, filter, hidden, "from=1"));
         /* The previous window starts WINDOW entries before this one. */
-        st = db_stmt(c->db, SQL_EVENT_WINDOW_BACK);
+        st = db_stmt(c->db, feed_sql[filter].prev);
         if (!st) return -1;
-        bind_window(st, d, first_seq - 1, WINDOW, hidden, filter);
-        long long start = 1;
-        while ((rc = db_step(st)) == SQLITE_ROW) start = sqlite3_column_int64(st, E_SEQ);
+        bind_window(st, d, first_seq - 1, WINDOW, hidden);
+        long long start = db_step(st) == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 1;
         sqlite3_reset(st);
         cJSON_AddStringToObject(w, "prev_url", activity_url(d, filter, hidden, arena_printf(c->a, "from=%lld", start)));
     }
