@@ -1,8 +1,10 @@
 // Flightdeck: progressive enhancement only. Every page works without this
 // file; it refreshes relative times and running durations, asks before
 // destructive submits (data-confirm), copies links (data-copy), closes
-// pop-over menus (details.menu), selects read-only values on click, and on
-// the History page adds bulk selection and live updates.
+// pop-over menus (details.menu), selects read-only values on click, opens
+// and closes every <details> of a list at once (data-expand-all), on the
+// History page adds bulk selection, and on the History and session detail
+// pages live updates.
 // No inline handlers anywhere: the Content-Security-Policy forbids them.
 'use strict';
 
@@ -76,6 +78,7 @@
     setInterval(refreshTimes, 30 * SEC);
     ensureDurationTicker();
     updateBulk();
+    syncExpandButtons();
     startLive();
   };
 
@@ -188,6 +191,48 @@
   document.addEventListener('focusin', selectAll);
   document.addEventListener('click', selectAll);
 
+  // --- (e2) <button data-expand-all="ID">: every <details> in #ID at once --
+  // "Expand all" opens them all; once all are open the button reads
+  // "Collapse all" (aria-expanded true) and closes them. It follows the
+  // details a person opens one by one, and hides when there is nothing to
+  // open. The button may sit in a live region: everything is looked up when
+  // used.
+  const expandTargets = (button) => {
+    const box = document.getElementById(button.dataset.expandAll);
+    return box ? [...box.querySelectorAll('details')] : [];
+  };
+  function syncExpandButtons() {
+    for (const button of document.querySelectorAll('button[data-expand-all]')) {
+      const all = expandTargets(button);
+      const allOpen = all.length > 0 && all.every((d) => d.open);
+      button.hidden = all.length === 0;
+      const text = allOpen ? 'Collapse all' : 'Expand all';
+      if (button.textContent !== text) button.textContent = text;
+      button.setAttribute('aria-expanded', String(allOpen));
+    }
+  }
+  let expandSyncQueued = false;
+  const queueExpandSync = () => {
+    if (expandSyncQueued) return;
+    expandSyncQueued = true;
+    requestAnimationFrame(() => {
+      expandSyncQueued = false;
+      syncExpandButtons();
+    });
+  };
+  document.addEventListener('click', (event) => {
+    const button = event.target instanceof Element ? event.target.closest('button[data-expand-all]') : null;
+    if (!button) return;
+    const all = expandTargets(button);
+    const open = !all.every((d) => d.open);
+    for (const d of all) d.open = open;
+    syncExpandButtons();
+  });
+  document.addEventListener('toggle', (event) => {
+    const el = event.target;
+    if (el instanceof HTMLDetailsElement && !el.classList.contains('menu')) queueExpandSync();
+  }, true); // toggle does not bubble
+
   // --- (f) History page: bulk selection -----------------------------------
   // Rows are <tr data-id data-actions="pause cancel"> holding a checkbox
   // input.row-select (form="bulk-form"); the header has input.select-all;
@@ -283,7 +328,7 @@
     lastPickedId = box.value;
   });
 
-  // --- (g) History page: live updates --------------------------------------
+  // --- (g) live updates: the History page and the session detail page ------
   // <div id="live" data-changes-url="/changes" data-gen="N"> holds the
   // toggle button.live-toggle (aria-pressed). A long poll on
   // changes_url?since=GEN&wait=20 answers {"token"} (or {"gen"}) as soon as
@@ -294,6 +339,12 @@
   // fetch per 1.5 s. After an error it waits 2 s. No swap while a confirm
   // dialog is open, a form is being submitted, or focus is in a form inside
   // the region (the swap waits until focus leaves it).
+  // The session detail page has no #sessions-live but several regions
+  // [data-live-region][id] (status badge, actions, facts, alert, tabs, the
+  // current tab): each is replaced by the element of the same id in the
+  // fetched page when its HTML changed; open <details> stay open, focus stays
+  // on the same control. A fetched page without #live is a session that
+  // ended: after that last swap the toggle goes and live updates stop.
   const FOCUSABLE = 'a[href], button, input, select, textarea, summary';
   const THROTTLE = 1500;  // at most one page fetch per 1.5 s
   const RETRY = 2000;     // after an error (network, 503, 429 …)
@@ -302,9 +353,12 @@
 
   let resumeLive = () => {};
 
+  const detailRegions = (root = document) => [...root.querySelectorAll('[data-live-region][id]')];
+
   function startLive() {
     const live = document.getElementById('live');
-    if (!live || !live.dataset.changesUrl || !liveRegion()) return;
+    const history = Boolean(liveRegion());
+    if (!live || !live.dataset.changesUrl || (!history && detailRegions().length === 0)) return;
     const toggle = live.querySelector('.live-toggle');
     const label = live.querySelector('.live-label');
     let seen = live.dataset.gen || '';  // newest generation the server reported
@@ -325,10 +379,14 @@
 
     const blocked = () => {
       if (leaving || confirming) return true;
-      const region = liveRegion();
       const active = document.activeElement;
-      return Boolean(region && active && active !== document.body && region.contains(active) && active.closest('form'));
+      if (!active || active === document.body || !active.closest('form')) return false;
+      const regions = history ? [liveRegion()] : detailRegions();
+      return regions.some((region) => region && region.contains(active));
     };
+    // Does a fetched page hold what this page swaps?
+    const hasRegions = (doc) => (history ? Boolean(doc.getElementById('sessions-live'))
+      : detailRegions(doc).length > 0);
 
     // Where focus is, so it can be put back on the same control after the swap.
     const focusKey = (region) => {
@@ -374,6 +432,48 @@
       return true;
     };
 
+    // Detail page: the server's HTML each region was last filled from, so
+    // a region that did not change is left alone (and keeps its state).
+    const served = new WeakMap();
+    // A <details> by the id of the nearest element around it that has one
+    // (an activity entry: event-12) and its place among that element's details.
+    const detailsKey = (el) => {
+      const owner = el.parentElement && el.parentElement.closest('[id]');
+      return owner ? `${owner.id}/${[...owner.querySelectorAll('details')].indexOf(el)}` : null;
+    };
+    // Returns 'ended' when the fetched page has no live updates any more.
+    const applyDetail = (doc) => {
+      const active = document.activeElement;
+      let focus = null;
+      for (const here of detailRegions()) {
+        const fresh = doc.getElementById(here.id);
+        if (!fresh || !fresh.hasAttribute('data-live-region')) continue;
+        const html = fresh.innerHTML;
+        if (served.get(here) === html && here.className === fresh.className) continue;
+        const open = new Set([...here.querySelectorAll('details[open]')].map(detailsKey));
+        if (active && active !== document.body && here.contains(active)) {
+          focus = { id: here.id, index: [...here.querySelectorAll(FOCUSABLE)].indexOf(active) };
+        }
+        here.className = fresh.className;
+        here.replaceChildren(...[...fresh.childNodes].map((node) => document.importNode(node, true)));
+        served.set(here, html);
+        for (const d of here.querySelectorAll('details')) if (open.has(detailsKey(d))) d.open = true;
+      }
+      if (focus && focus.index >= 0) {
+        const el = document.getElementById(focus.id)?.querySelectorAll(FOCUSABLE)[focus.index];
+        if (el) el.focus({ preventScroll: true });
+      }
+      syncExpandButtons();
+      refreshTimes();
+      refreshDurations();
+      ensureDurationTicker();
+      const freshLive = doc.getElementById('live');
+      if (!freshLive) return 'ended';
+      live.dataset.gen = freshLive.dataset.gen === undefined ? seen : freshLive.dataset.gen;
+      seen = live.dataset.gen;
+      return 'ok';
+    };
+
     const loop = async (id) => {
       while (id === run) {
         if (seen !== live.dataset.gen) {
@@ -388,17 +488,24 @@
               credentials: 'same-origin', headers: { Accept: 'text/html' }, cache: 'no-store',
             });
             const html = await res.text();
-            if (signedOut(res, window.location.pathname)) doc = false;
+            // Signed out, or the session is gone (deleted: 404): stop.
+            if (signedOut(res, window.location.pathname) || res.status === 404 || res.status === 410) doc = false;
             else if (res.ok) doc = new DOMParser().parseFromString(html, 'text/html');
           } catch {
             doc = null;
           }
           if (id !== run) return;
           if (doc === false) { setPaused(true); return; }
-          if (!doc || !doc.getElementById('sessions-live')) { setOffline(true); await sleep(RETRY); continue; }
+          if (!doc || !hasRegions(doc)) { setOffline(true); await sleep(RETRY); continue; }
           setOffline(false);
           if (blocked()) continue; // the user started something meanwhile: fetch again later
-          apply(doc);
+          if (history) apply(doc);
+          else if (applyDetail(doc) === 'ended') {
+            // The session ended: nothing more will change here.
+            stop();
+            live.remove();
+            return;
+          }
           continue;
         }
         let res = null;
@@ -444,7 +551,7 @@
     };
     const go = () => {
       stop();
-      if (!paused) loop(run);
+      if (!paused && live.isConnected) loop(run);
     };
 
     function setPaused(value) {

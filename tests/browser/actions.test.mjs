@@ -134,8 +134,10 @@ describe('quick actions and the Work Center in Chromium', () => {
     const steps = lifecycleSteps(await listEvents(srv, viewer, ids.resume));
     assertLegalWalk(steps, 'running', ids.resume);
     assert.deepEqual([steps.at(-1).action, steps.at(-1).actor], ['resume', 'user:admin']);
-    // The intervention is in the activity feed.
+    // The intervention is in the activity feed (the Activity tab), last.
+    await Promise.all([page.waitForURL((u) => u.searchParams.get('tab') === 'activity'), page.locator('#session-tabs a.tab-activity').click()]);
     assert.match(await page.locator('#activity').innerText(), /admin/);
+    assert.match(await page.locator('#activity-feed > li').last().innerText(), /Running by user:admin/);
     assert.deepEqual(problems, []);
   });
 

@@ -1,7 +1,8 @@
 // A person in a real browser: headless Chromium (Debian's /usr/bin/chromium,
 // driven by playwright-core; no browser is downloaded) signs in through the
 // form, sees the History page with demo data, opens a session and reads its
-// header and activity. No console errors and no CSP violations on the way.
+// header, its summary and (on the Activity tab) its activity. No console
+// errors and no CSP violations on the way.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -82,14 +83,22 @@ describe('History page and session detail in Chromium', () => {
     assert.ok(ruleCount > 0, 'app.css has rules');
   });
 
-  it('clicking a session opens its detail with header and activity', async () => {
+  it('clicking a session opens its detail: header, summary, then the activity on its tab', async () => {
     const link = page.locator('table tbody tr').first().locator(`a[href="/sessions/${ours.id}"]`).first();
     await Promise.all([page.waitForURL(new RegExp(`/sessions/${ours.id}$`)), link.click()]);
     assert.equal(new URL(page.url()).pathname, `/sessions/${ours.id}`);
     const h1 = page.locator('h1').first();
     assert.match(await h1.innerText(), /Browser test session/);
-    const body = await page.locator('main').innerText();
-    assert.match(body, /Completed/);
+    assert.equal(await page.locator('#session-status .badge').innerText(), 'Completed');
+    // A finished session opens on its summary: the final answer.
+    assert.equal(await page.locator('#session-tabs a.tab-summary').getAttribute('aria-current'), 'page');
+    assert.match(await page.locator('#summary .final-response').innerText(), /Order 9001 has shipped\./);
+    assert.equal(await page.locator('#activity').count(), 0, 'the activity is on its own tab');
+
+    // The Activity tab.
+    await Promise.all([page.waitForURL((u) => u.searchParams.get('tab') === 'activity'), page.locator('#session-tabs a.tab-activity').click()]);
+    assert.equal(new URL(page.url()).pathname, `/sessions/${ours.id}`);
+    assert.equal(await page.locator('#session-tabs a.tab-activity').getAttribute('aria-current'), 'page');
     // Activity entries, in order: the user's message (Markdown rendered), the thought, the tool call, the answer.
     const feed = page.locator('#activity');
     assert.ok(await feed.isVisible(), 'activity section');
@@ -109,14 +118,17 @@ describe('History page and session detail in Chromium', () => {
     assert.deepEqual(problems, []);
   });
 
-  it('a demo session opens too', async () => {
+  it('a demo session opens too, with its activity', async () => {
     await page.goto(`${srv.url}/sessions`);
     const rows = page.locator('table tbody tr');
     const second = rows.nth(1).locator('a[href^="/sessions/"]').first();
     const href = await second.getAttribute('href');
     await Promise.all([page.waitForURL((u) => u.pathname === href), second.click()]);
     assert.ok(await page.locator('h1').first().isVisible());
+    assert.ok(await page.locator('#session-tabs').isVisible(), 'the tab bar');
+    await Promise.all([page.waitForURL((u) => u.searchParams.get('tab') === 'activity'), page.locator('#session-tabs a.tab-activity').click()]);
     assert.ok(await page.locator('#activity').isVisible());
+    assert.equal(await page.locator('#session-tabs a.tab-activity').getAttribute('aria-current'), 'page');
     assert.deepEqual(problems, []);
   });
 
