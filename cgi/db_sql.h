@@ -326,14 +326,21 @@ DB_SQL_ENUM(SESSION_LAST_UPDATE, "SELECT coalesce(max(updated_at), 0) FROM sessi
 DB_SQL_ENUM(SESSION_DETAIL,
     "SELECT " SESSION_ROW_COLS ", thread_id, parent_tool_call_id, actor, cluster, deployment, "
     "models, services, cpu_time_ns, method, url, route, user_data, updated_at, description, "
-    "retry_count, llm_cost_micros, report, next_seq - 1, "
+    "retry_count, llm_cost_micros, report, "
+    /* feed entries: events less tool results (merged into their calls) and
+     * hidden events, each counted from a small index range */
+    "next_seq - 1 - (SELECT count(*) FROM events WHERE session_id = s.id AND type = 'tool_result') "
+    "- (SELECT count(*) FROM events WHERE session_id = s.id AND hide_reason IS NOT NULL "
+    "AND type <> 'tool_result'), "
     "(SELECT count(*) FROM sessions c WHERE c.parent_session_id = s.id), "
     "(SELECT count(*) FROM spans WHERE session_id = s.id), "
     "(SELECT count(*) FROM logs WHERE session_id = s.id), "
     "(SELECT count(*) FROM artifacts WHERE session_id = s.id), "
     "(SELECT count(*) FROM eval_runs WHERE session_id = s.id), "
     "(SELECT count(*) FROM events WHERE session_id = s.id AND hide_reason IS NOT NULL), "
-    "(SELECT min(seq) FROM events WHERE session_id = s.id AND type = 'error'), "
+    "(SELECT min(seq) FROM (SELECT seq FROM events WHERE session_id = s.id AND type = 'error' "
+    "AND hide_reason IS NULL UNION ALL SELECT e.seq FROM tool_calls t JOIN events e ON e.id = t.event_id "
+    "WHERE t.session_id = s.id AND t.state = 'failed' AND e.hide_reason IS NULL)), "
     "(SELECT count(*) FROM tool_calls WHERE session_id = s.id) "
     "FROM sessions s WHERE id = ?1")
 

@@ -155,11 +155,10 @@ static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now, const char *down
         fmt_duration(end - start, t, sizeof t);
         int retries = sqlite3_column_int(st, E_RETRIES);
         if (!strcmp(state, "canceled"))
-            cJSON_AddStringToObject(tool, "state_detail", arena_printf(c->a, "canceled after %s", t));
-        else if (!strcmp(state, "failed"))
+            cJSON_AddStringToObject(tool, "state_detail", arena_printf(c->a, "after %s", t));
+        else if (!strcmp(state, "failed") && retries)
             cJSON_AddStringToObject(tool, "state_detail",
-                                    retries ? arena_printf(c->a, "failed after %d %s", retries, retries == 1 ? "retry" : "retries")
-                                            : "failed");
+                                    arena_printf(c->a, "after %d %s", retries, retries == 1 ? "retry" : "retries"));
         if (!is_null(st, E_ERRCAT)) {
             cJSON_AddStringToObject(tool, "error_category", col_text(st, E_ERRCAT));
             cJSON_AddStringToObject(tool, "error_message", col_text(st, E_ERRMSG));
@@ -198,8 +197,11 @@ static cJSON *event_view(ctx *c, sqlite3_stmt *st, int64_t now, const char *down
         const char *to = body_str(body, "to");
         view_add_opt(l, "from", body_str(body, "from"));
         view_add_opt(l, "to", to);
-        cJSON_AddStringToObject(l, "label", arena_printf(c->a, "%s by %s", lifecycle_status_label(to),
-                                                         body_str(body, "actor")));
+        /* Pausing and canceling are requests the runtime has yet to honour. */
+        const char *what = !strcmp(to, "pausing")     ? "Pause requested"
+                           : !strcmp(to, "canceling") ? "Cancel requested"
+                                                      : lifecycle_status_label(to);
+        cJSON_AddStringToObject(l, "label", arena_printf(c->a, "%s by %s", what, body_str(body, "actor")));
     } else {
         cJSON_AddBoolToObject(v, "is_other", 1);
         cJSON_AddStringToObject(v, "content", col_text(st, E_BODY));
@@ -419,11 +421,11 @@ static int build_activity(const detail *d, cJSON *v)
     }
     long long nhidden = sqlite3_column_int64(d->row, D_HIDDEN);
     cJSON_AddBoolToObject(a, "show_hidden", hidden);
-    if (nhidden || hidden) {
+    if (nhidden || hidden)
         cJSON_AddStringToObject(a, "hidden_toggle_url", activity_url(d, filter, !hidden, NULL));
+    if (nhidden)
         cJSON_AddStringToObject(a, "hidden_count_text",
                                 arena_printf(c->a, "%lld hidden event%s", nhidden, nhidden == 1 ? "" : "s"));
-    }
     long long first_err = next_error(d, 0, hidden);
     if (first_err) cJSON_AddStringToObject(a, "first_error_url", entry_url(d, filter, hidden, first_err));
 

@@ -285,6 +285,31 @@ describe('session detail page', () => {
       assert.match(r.text, /status-completed/);
     });
 
+    it('the Activity tab counts the entries the feed shows (tool results merge into their calls)', async () => {
+      const r = await web.get(`/sessions/${small.id}?tab=activity`);
+      const count = /class="tab tab-activity"[^>]*>Activity<span class="tab-count">(\d+)</.exec(r.text);
+      assert.ok(count, 'a count on the tab');
+      const range = /Entries 1–(\d+) of (\d+)/.exec(r.text);
+      assert.equal(Number(count[1]), Number(range[2]));
+      assert.equal(Number(count[1]), seqsOf(r.text).length);
+    });
+
+    it('a failure whose cause is a failed tool call links to that call', async () => {
+      const f = await createSession(srv, rt, { agent: 'fails', name: 'Tool failure', status: 'running' });
+      const tc = await append(srv, rt, f.id, { type: 'tool_call', tool_call_id: 'f1', tool: 'charge_card', kind: 'server', arguments: {} });
+      await append(srv, rt, f.id, { type: 'tool_result', tool_call_id: 'f1', error: { category: 'declined', message: 'card declined' } });
+      await append(srv, rt, f.id, { type: 'status', status: 'failed', error: 'card declined', step: 'charge_card' });
+      const seq = sql(srv, `SELECT seq FROM events WHERE id = ${tc.events[0].id}`)[0].seq;
+      const r = await web.get(`/sessions/${f.id}`);
+      assert.match(r.text, /This session failed at step <code>charge_card<\/code>/);
+      const link = /href="([^"]+)">Show in activity/.exec(r.text);
+      assert.ok(link, 'the callout links to the failing entry');
+      assert.equal(unescape(link[1]), `/sessions/${f.id}?tab=activity&filter=errors&from=${seq}#event-${seq}`);
+      const w = await web.get(unescape(link[1]).split('#')[0]);
+      assert.ok(w.text.includes(`id="event-${seq}"`));
+      assert.match(w.text, /declined/);
+    });
+
     it('Summary: the prompt with the input values marked, the inputs, the final response', async () => {
       const r = await web.get(`/sessions/${small.id}?tab=summary`);
       assert.match(r.text, /<mark class="input-value" title="Input: order">4411<\/mark>/);
