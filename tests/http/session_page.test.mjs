@@ -294,6 +294,22 @@ describe('session detail page', () => {
       assert.equal(Number(count[1]), seqsOf(r.text).length);
     });
 
+    it('hidden events are left out, counted, and shown marked on request', async () => {
+      const h = await createSession(srv, rt, { agent: 'hider', name: 'Hidden bits', status: 'running' });
+      const r1 = await append(srv, rt, h.id, { events: [{ type: 'thought', content: 'visible one' }, { type: 'thought', content: 'secret plan' }, { type: 'thought', content: 'visible two' }] });
+      execFileSync('sqlite3', ['-cmd', '.timeout 5000', srv.dbPath, `UPDATE events SET hide_reason = 'manual' WHERE id = ${r1.events[1].id}`]);
+      const shown = await web.get(`/sessions/${h.id}?tab=activity`);
+      assert.ok(shown.text.includes('visible one') && shown.text.includes('visible two'));
+      assert.ok(!shown.text.includes('secret plan'), 'hidden by default');
+      assert.match(shown.text, /1 hidden event/);
+      const toggle = /href="([^"]*hidden=1[^"]*)"/.exec(shown.text);
+      assert.ok(toggle, 'a link that shows them');
+      const all = await web.get(unescape(toggle[1]));
+      assert.ok(all.text.includes('secret plan'));
+      assert.match(all.text, /class="ev ev-thought is-hidden"/);
+      assert.match(all.text, /Hidden: manual/);
+    });
+
     it('a failure whose cause is a failed tool call links to that call', async () => {
       const f = await createSession(srv, rt, { agent: 'fails', name: 'Tool failure', status: 'running' });
       const tc = await append(srv, rt, f.id, { type: 'tool_call', tool_call_id: 'f1', tool: 'charge_card', kind: 'server', arguments: {} });
