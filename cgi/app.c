@@ -4,6 +4,8 @@
 #include "app.h"
 
 #include <stdarg.h>
+#include <errno.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -416,4 +418,21 @@ int ctx_session_access(ctx *c, const char *id, perm what, char *project)
     }
     if (project) memcpy(project, proj, sizeof proj);
     return 1;
+}
+
+int ctx_query_int(ctx *c, const char *name, long long lo, long long hi, long long dflt,
+                  long long *out)
+{
+    const char *v = http_kvs_get(&c->req.query, name);
+    if (!v) { *out = dflt; return 0; }
+    char *end;
+    errno = 0;
+    long long n = strtoll(v, &end, 10);
+    if (!*v || *end || errno || n < lo || n > hi) {
+        ctx_error_field(c, 400, "invalid_parameter", name,
+                        "%s must be a whole number from %lld to %lld", name, lo, hi);
+        return -1;
+    }
+    *out = n;
+    return 0;
 }

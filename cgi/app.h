@@ -96,6 +96,12 @@ void app_handle(ctx *c);
  * `what` is not allowed — and returns 0; -1 on a database error. */
 int ctx_session_access(ctx *c, const char *id, perm what, char *project);
 
+/* The integer query parameter `name` within [lo, hi] into *out (dflt when
+ * absent). 0; or -1 after answering 400 invalid_parameter (malformed or out
+ * of range), and the caller returns HR_OK. */
+int ctx_query_int(ctx *c, const char *name, long long lo, long long hi, long long dflt,
+                  long long *out);
+
 /* Act with the access of user `user_id` (a share link's sharer): their
  * grants, read now, replace c->who, as a PRINCIPAL_SHARE (no forms, no
  * navigation). name receives the user name. 0, or -1 (database error or no

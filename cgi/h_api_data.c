@@ -8,7 +8,6 @@
  * The download and report handlers also serve the pages' cookie routes
  * (GET /sessions/{id}/artifacts/{aid}, GET /sessions/{id}/report): what
  * they send is always an attachment, never a page of our origin. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +18,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "report.h"
+#include "utf8.h"
 #include "sessdata.h"
 
 #define ARTIFACT_NAME_MAX  255
@@ -40,25 +40,6 @@
 #define REPORT_HTML_CSP "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src https: data:"
 
 /* --------------------------------------------------------------- helpers */
-
-/* Parse an integer query parameter within [lo, hi]; dflt when absent.
- * Answers 400 and returns -1 when malformed. */
-static int data_query_int(ctx *c, const char *name, long long lo, long long hi, long long dflt,
-                          long long *out)
-{
-    const char *v = http_kvs_get(&c->req.query, name);
-    if (!v) { *out = dflt; return 0; }
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (!*v || *end || errno || n < lo || n > hi) {
-        ctx_error_field(c, 400, "invalid_parameter", name,
-                        "%s must be a whole number from %lld to %lld", name, lo, hi);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
 
 /* {"data": arr, "next_cursor": next or null}; takes arr. */
 static cJSON *data_page(cJSON *arr, const char *next)
@@ -195,7 +176,7 @@ static int data_body_check(ctx *c, const cJSON *in, const dfield *fields)
         const dfield *f = fields;
         while (f->name && strcmp(f->name, m->string) != 0) f++;
         if (!f->name) {
-            int printable = report_utf8_valid(m->string, strlen(m->string));
+            int printable = utf8_valid(m->string, strlen(m->string));
             ctx_error_field(c, 422, "unknown_field", printable ? m->string : NULL,
                             "unknown field \"%.40s\"", printable ? m->string : "?");
             return -1;
@@ -205,7 +186,7 @@ static int data_body_check(ctx *c, const cJSON *in, const dfield *fields)
         switch (f->type) {
         case D_TEXT:
             ok = cJSON_IsString(m) && (!f->max || strlen(m->valuestring) <= f->max) &&
-                 report_utf8_valid(m->valuestring, strlen(m->valuestring));
+                 utf8_valid(m->valuestring, strlen(m->valuestring));
             if (ok && f->choices) {
                 const char *const *ch = f->choices;
                 while (*ch && strcmp(*ch, m->valuestring) != 0) ch++;
@@ -234,7 +215,7 @@ static int data_body_check(ctx *c, const cJSON *in, const dfield *fields)
             }
             break;
         case D_ANY:
-            if (!report_json_utf8_valid(m)) {
+            if (!utf8_json_valid(m)) {
                 ctx_error_field(c, 422, "invalid_field", f->name,
                                 "%s holds text that is not valid UTF-8 or is nested more "
                                 "than 200 levels deep", f->name);
@@ -267,7 +248,7 @@ static const char *data_str(const cJSON *o, const char *key, const char *dflt)
 static int artifact_name_ok(const char *s)
 {
     size_t n = strlen(s);
-    if (n == 0 || n > ARTIFACT_NAME_MAX || !report_utf8_valid(s, n)) return 0;
+    if (n == 0 || n > ARTIFACT_NAME_MAX || !utf8_valid(s, n)) return 0;
     if (!strcmp(s, ".") || !strcmp(s, "..")) return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char ch = (unsigned char)s[i];
@@ -399,7 +380,7 @@ hres h_api_artifacts_list(ctx *c)
     int ok = ctx_session_access(c, id, PERM_READ, NULL);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
     long long limit;
-    if (data_query_int(c, "limit", 1, ARTIFACTS_MAX, ARTIFACTS_DEFAULT, &limit)) return HR_OK;
+    if (ctx_query_int(c, "limit", 1, ARTIFACTS_MAX, ARTIFACTS_DEFAULT, &limit)) return HR_OK;
     const char *cursor = http_kvs_get(&c->req.query, "cursor");
     if (cursor && !*cursor) cursor = NULL;
     cJSON *arr = cJSON_CreateArray();
@@ -473,8 +454,8 @@ hres h_api_logs_list(ctx *c)
     int ok = ctx_session_access(c, id, PERM_READ, NULL);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
     long long after, limit;
-    if (data_query_int(c, "after", 0, 1LL << 53, 0, &after) ||
-        data_query_int(c, "limit", 1, LOGS_MAX, LOGS_DEFAULT, &limit))
+    if (ctx_query_int(c, "after", 0, 1LL << 53, 0, &after) ||
+        ctx_query_int(c, "limit", 1, LOGS_MAX, LOGS_DEFAULT, &limit))
         return HR_OK;
     const char *sev = http_kvs_get(&c->req.query, "severity");
     int min = SD_DEBUG;
@@ -607,8 +588,8 @@ hres h_api_evals_list(ctx *c)
     int ok = ctx_session_access(c, id, PERM_READ, NULL);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
     long long after, limit;
-    if (data_query_int(c, "after", 0, 1LL << 53, 0, &after) ||
-        data_query_int(c, "limit", 1, EVALS_MAX, EVALS_DEFAULT, &limit))
+    if (ctx_query_int(c, "after", 0, 1LL << 53, 0, &after) ||
+        ctx_query_int(c, "limit", 1, EVALS_MAX, EVALS_DEFAULT, &limit))
         return HR_OK;
     cJSON *arr = cJSON_CreateArray();
     int64_t next = 0;

@@ -1,7 +1,6 @@
 /* h_api_sessions: the sessions and events JSON API (DESIGN.md section 9).
  * Handlers validate query parameters, check per-project access, and leave
  * writes to ingest.c and lifecycle.c. */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,25 +13,6 @@
 
 #define LIST_DEFAULT 50
 #define EVENTS_MAX   1000
-
-/* Parse an integer query parameter within [lo, hi]; dflt when absent.
- * Answers 400 and returns -1 when malformed. */
-static int query_int(ctx *c, const char *name, long long lo, long long hi, long long dflt,
-                     long long *out)
-{
-    const char *v = http_kvs_get(&c->req.query, name);
-    if (!v) { *out = dflt; return 0; }
-    char *end;
-    errno = 0;
-    long long n = strtoll(v, &end, 10);
-    if (!*v || *end || errno || n < lo || n > hi) {
-        ctx_error_field(c, 400, "invalid_parameter", name,
-                        "%s must be a whole number from %lld to %lld", name, lo, hi);
-        return -1;
-    }
-    *out = n;
-    return 0;
-}
 
 /* Turn an ingest error into the response; 409s carry the session status. */
 hres answer_ingest_err(ctx *c, const ingest_err *e)
@@ -164,9 +144,9 @@ hres h_api_events_list(ctx *c)
     int ok = ctx_session_access(c, id, PERM_READ, NULL);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
     long long after, limit, hidden;
-    if (query_int(c, "after", 0, 1LL << 53, 0, &after) ||
-        query_int(c, "limit", 1, EVENTS_MAX, 100, &limit) ||
-        query_int(c, "include_hidden", 0, 1, 0, &hidden))
+    if (ctx_query_int(c, "after", 0, 1LL << 53, 0, &after) ||
+        ctx_query_int(c, "limit", 1, EVENTS_MAX, 100, &limit) ||
+        ctx_query_int(c, "include_hidden", 0, 1, 0, &hidden))
         return HR_OK;
     const char *type = http_kvs_get(&c->req.query, "type");
     cJSON *o = cJSON_CreateObject();

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "fmt.h"
 #include "lifecycle.h"
+#include "utf8.h"
 
 /* ---------------------------------------------------------------- fields */
 
@@ -164,42 +165,6 @@ static int fail(ingest_err *err, int status, const char *code, const char *field
     return -1;
 }
 
-/* Strict UTF-8: no overlongs, no surrogates, nothing past U+10FFFF. */
-static int utf8_valid(const unsigned char *s, size_t n)
-{
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned min;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xE0) == 0xC0) { len = 2; min = 0x80; c &= 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; min = 0x800; c &= 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; min = 0x10000; c &= 0x07; }
-        else return 0;
-        if (n - i < len) return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            c = (c << 6) | (s[i + k] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-        i += len;
-    }
-    return 1;
-}
-
-/* Every key and string inside a JSON value is valid UTF-8. */
-static int json_utf8_valid(const cJSON *v, int depth)
-{
-    if (depth > 200) return 0; /* cJSON's own nesting limit is lower; be safe */
-    if (v->string && !utf8_valid((const unsigned char *)v->string, strlen(v->string))) return 0;
-    if (cJSON_IsString(v) &&
-        !utf8_valid((const unsigned char *)v->valuestring, strlen(v->valuestring)))
-        return 0;
-    for (const cJSON *c = v->child; c; c = c->next)
-        if (!json_utf8_valid(c, depth + 1)) return 0;
-    return 1;
-}
 
 static int choice_ok(const char *const *choices, const char *v)
 {
@@ -232,7 +197,7 @@ static int validate(const cJSON *obj, const field *fields, const char *prefix, i
             if (f->max && len > f->max)
                 return fail(err, 422, "invalid_field", name, "%s is longer than %zu bytes",
                             name, f->max);
-            if (!utf8_valid((const unsigned char *)m->valuestring, len))
+            if (!utf8_valid(m->valuestring, len))
                 return fail(err, 422, "invalid_field", name, "%s is not valid UTF-8", name);
             if (f->choices && !choice_ok(f->choices, m->valuestring))
                 return fail(err, 422, "invalid_field", name, "%s has an unknown value \"%.40s\"",
@@ -255,7 +220,7 @@ static int validate(const cJSON *obj, const field *fields, const char *prefix, i
         case F_OBJECT:
             if (!cJSON_IsObject(m))
                 return fail(err, 422, "invalid_field", name, "%s must be a JSON object", name);
-            if (!json_utf8_valid(m, 0))
+            if (!utf8_json_valid(m))
                 return fail(err, 422, "invalid_field", name, "%s holds text that is not valid UTF-8",
                             name);
             break;
@@ -269,7 +234,7 @@ static int validate(const cJSON *obj, const field *fields, const char *prefix, i
             break;
         }
         case F_ANY:
-            if (!json_utf8_valid(m, 0))
+            if (!utf8_json_valid(m))
                 return fail(err, 422, "invalid_field", name, "%s holds text that is not valid UTF-8",
                             name);
             break;
@@ -864,7 +829,7 @@ int ingest_resolve_call(db *d, const char *sid, const char *tcid, const char *ex
     if ((result == NULL) == (error == NULL))
         return fail(err, 422, "invalid_body", NULL, "send either a result or an error");
     if (error && validate(error, ev_tool_error, "error", err)) return -1;
-    if (result && !json_utf8_valid(result, 0))
+    if (result && !utf8_json_valid(result))
         return fail(err, 422, "invalid_field", "result", "result holds text that is not valid UTF-8");
 
     cJSON *ev = cJSON_CreateObject(), *ids = cJSON_CreateArray();

@@ -7,49 +7,7 @@
 
 #include <md4c-html.h>
 
-/* ------------------------------------------------------------------ UTF-8 */
-
-int report_utf8_valid(const char *str, size_t n)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < n) {
-        unsigned c = s[i];
-        size_t len;
-        unsigned min;
-        if (c < 0x80) { i++; continue; }
-        else if ((c & 0xE0) == 0xC0) { len = 2; min = 0x80; c &= 0x1F; }
-        else if ((c & 0xF0) == 0xE0) { len = 3; min = 0x800; c &= 0x0F; }
-        else if ((c & 0xF8) == 0xF0) { len = 4; min = 0x10000; c &= 0x07; }
-        else return 0;
-        if (n - i < len) return 0;
-        for (size_t k = 1; k < len; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) return 0;
-            c = (c << 6) | (s[i + k] & 0x3F);
-        }
-        if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF)) return 0;
-        i += len;
-    }
-    return 1;
-}
-
-/* Every key and string of v valid UTF-8, and v nested at most 200 levels
- * deep (deeper values count as invalid; cJSON itself parses up to 1000). */
-static int json_utf8_at(const cJSON *v, int depth)
-{
-    if (depth > 200) return 0;
-    if (v->string && !report_utf8_valid(v->string, strlen(v->string))) return 0;
-    if (cJSON_IsString(v) && !report_utf8_valid(v->valuestring, strlen(v->valuestring)))
-        return 0;
-    for (const cJSON *c = v->child; c; c = c->next)
-        if (!json_utf8_at(c, depth + 1)) return 0;
-    return 1;
-}
-
-int report_json_utf8_valid(const cJSON *v)
-{
-    return v ? json_utf8_at(v, 0) : 1;
-}
+#include "utf8.h"
 
 /* ------------------------------------------------------------- validation */
 
@@ -80,7 +38,7 @@ static int text_ok(const cJSON *v, size_t max)
 {
     if (!cJSON_IsString(v)) return 0;
     size_t len = strlen(v->valuestring);
-    return (!max || len <= max) && report_utf8_valid(v->valuestring, len);
+    return (!max || len <= max) && utf8_valid(v->valuestring, len);
 }
 
 /* One element of "sections": {"title": str, "content": str}. */
@@ -93,7 +51,7 @@ static int validate_section(const cJSON *s, int i, char *err, size_t n, const ch
         if (strcmp(m->string, "title") != 0 && strcmp(m->string, "content") != 0)
             return refuse(REPORT_UNKNOWN_FIELD, err, n, field, "sections",
                           "unknown field \"sections[%d].%.40s\" (a section has title and content)",
-                          i, report_utf8_valid(m->string, strlen(m->string)) ? m->string : "?");
+                          i, utf8_valid(m->string, strlen(m->string)) ? m->string : "?");
     }
     const cJSON *t = cJSON_GetObjectItemCaseSensitive(s, "title");
     const cJSON *c = cJSON_GetObjectItemCaseSensitive(s, "content");
@@ -124,7 +82,7 @@ int report_validate(const cJSON *r, char *err, size_t n, const char **field)
         int k = 0;
         while (known[k] && strcmp(known[k], m->string) != 0) k++;
         if (!known[k]) {
-            int printable = report_utf8_valid(m->string, strlen(m->string));
+            int printable = utf8_valid(m->string, strlen(m->string));
             return refuse(REPORT_UNKNOWN_FIELD, err, n, field, printable ? m->string : NULL,
                           "unknown field \"%.40s\" (a report has title, summary, sections, "
                           "markdown, data)", printable ? m->string : "?");
@@ -140,7 +98,7 @@ int report_validate(const cJSON *r, char *err, size_t n, const char **field)
     if ((v = member(r, "markdown")) && !text_ok(v, 0))
         return refuse(REPORT_INVALID_FIELD, err, n, field, "markdown",
                       "markdown must be UTF-8 text");
-    if ((v = member(r, "data")) && !report_json_utf8_valid(v))
+    if ((v = member(r, "data")) && !utf8_json_valid(v))
         return refuse(REPORT_INVALID_FIELD, err, n, field, "data",
                       "data holds text that is not valid UTF-8 or is nested more than "
                       "200 levels deep");

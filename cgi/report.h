@@ -65,10 +65,5 @@ int report_html_document(const cJSON *r, const char *session_name, const char *s
  * appended). */
 int markdown_html(const char *md, size_t n, buf *out);
 
-/* Is s[0..n) valid UTF-8 (strict: no overlongs, surrogates, or beyond
- * U+10FFFF)? 1 or 0. */
-int report_utf8_valid(const char *s, size_t n);
-/* Is every key and string inside JSON value v valid UTF-8? 1 or 0. */
-int report_json_utf8_valid(const cJSON *v);
 
 #endif

@@ -123,12 +123,6 @@ TEST(limits_and_utf8)
               REPORT_INVALID_FIELD);
     CHECK_INT(check("{\"summary\":\"\xc3\xa9t\xc3\xa9 \xf0\x9f\x9a\x80\"}", &f, why, sizeof why), REPORT_OK);
 
-    CHECK(report_utf8_valid("", 0));
-    CHECK(report_utf8_valid("\xe2\x82\xac", 3));
-    CHECK(!report_utf8_valid("\xe2\x82", 2));        /* truncated */
-    CHECK(!report_utf8_valid("\xc1\x81", 2));        /* overlong */
-    CHECK(!report_utf8_valid("\xf4\x90\x80\x80", 4)); /* beyond U+10FFFF */
-
     /* a long refusal message is cut, never overrun */
     char tiny[8];
     CHECK_INT(check("{\"summary\":\"s\",\"unknownfieldname\":1}", &f, tiny, sizeof tiny),
