@@ -712,6 +712,17 @@ static int build_logs(const detail *d, cJSON *v)
 
 /* ----------------------------------------------------- artifacts, evals */
 
+/* The tab lists at most a page of items (the SQL's LIMIT); when there are
+ * more, say so and where the rest are. */
+static void list_more(const detail *d, cJSON *o, int shown, long long total, const char *what,
+                      const char *which)
+{
+    if (total <= shown) return;
+    cJSON_AddStringToObject(o, "more_text",
+                            arena_printf(d->c->a, "Showing the %s %d of %lld %s; GET /api/v1/sessions/%s/%s lists them all.",
+                                         which, shown, total, what, d->id, what));
+}
+
 static int build_artifacts(const detail *d, cJSON *v)
 {
     ctx *c = d->c;
@@ -738,6 +749,7 @@ static int build_artifacts(const detail *d, cJSON *v)
     }
     sqlite3_reset(st);
     cJSON_AddBoolToObject(a, "empty", cJSON_GetArraySize(items) == 0);
+    list_more(d, a, cJSON_GetArraySize(items), sqlite3_column_int64(d->row, D_ARTIFACTS), "artifacts", "newest");
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
@@ -765,6 +777,7 @@ static int build_evals(const detail *d, cJSON *v)
     }
     sqlite3_reset(st);
     cJSON_AddBoolToObject(e, "empty", cJSON_GetArraySize(items) == 0);
+    list_more(d, e, cJSON_GetArraySize(items), sqlite3_column_int64(d->row, D_EVALS), "evals", "first");
     return rc == SQLITE_DONE ? 0 : -1;
 }
 

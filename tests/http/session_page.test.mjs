@@ -392,6 +392,19 @@ describe('session detail page', () => {
       assert.match(r.text, /relevance checked/);
     });
 
+    it('a tab lists at most 500 items and says where the rest are', async () => {
+      const many = await createSession(srv, rt, { agent: 'evaluated', name: 'Many evals', status: 'running' });
+      for (let i = 0; i < 501; i += 50) {
+        await Promise.all(Array.from({ length: Math.min(50, 501 - i) }, (_, k) =>
+          srv.api('POST', `/api/v1/sessions/${many.id}/evals`, { token: rt, json: { eval_id: `e${i + k}`, state: 'passed' } })));
+      }
+      const r = await web.get(`/sessions/${many.id}?tab=evals`);
+      assert.equal((r.text.match(/<li class="eval">/g) || []).length, 500);
+      assert.match(r.text, new RegExp(`Showing the first 500 of 501 evals; GET /api/v1/sessions/${many.id}/evals lists them all`));
+      const few = await web.get(`/sessions/${small.id}?tab=evals`);
+      assert.doesNotMatch(few.text, /Showing the/);
+    });
+
     it('Report: inline, and downloads as Markdown, JSON and self-contained HTML', async () => {
       const r = await web.get(`/sessions/${small.id}?tab=report`);
       assert.match(r.text, /Refund report/);
