@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,6 +15,10 @@
 #include "notify.h"
 #include "route.h"
 #include "tmpl_json.h"
+
+/* Retry-After (seconds) of a 503 or 429 whose handler did not choose. */
+#define APP_RETRY_503 "5"
+#define APP_RETRY_429 "60"
 
 #define COOKIE_SESSION "fd_session"
 #define COOKIE_FLASH   "fd_flash"
@@ -26,6 +31,20 @@ void ctx_begin(ctx *c, const app *ap, db *d, arena *a)
     c->a = a;
     http_resp_init(&c->resp);
     auth_random_id(c->request_id, 16);
+}
+
+int ctx_set_request_id(ctx *c, const char *v)
+{
+    size_t n = v ? strlen(v) : 0;
+    if (n == 0 || n > CTX_REQUEST_ID_MAX) return 0;
+    for (size_t i = 0; i < n; i++) {
+        char ch = v[i];
+        if (!((ch >= 'A' && ch <= 'Z') || (ch >= 'a' && ch <= 'z') || (ch >= '0' && ch <= '9') ||
+              ch == '.' || ch == '_' || ch == '-'))
+            return 0;
+    }
+    memcpy(c->request_id, v, n + 1);
+    return 1;
 }
 
 void ctx_end(ctx *c)
@@ -305,6 +324,207 @@ static int auth_cookie(ctx *c)
     return load_grants(c, SQL_GRANTS_OF_USER, c->who.id);
 }
 
+/* Does the response already carry a header called name (any case)? */
+static int resp_has_header(const ctx *c, const char *name)
+{
+    const buf *h = &c->resp.headers;
+    size_t nlen = strlen(name);
+    for (size_t i = 0; i < h->len;) {
+        const char *line = h->p + i;
+        const char *eol = memchr(line, '\n', h->len - i);
+        size_t llen = eol ? (size_t)(eol - line) + 1 : h->len - i;
+        if (llen > nlen && line[nlen] == ':' && strncasecmp(line, name, nlen) == 0) return 1;
+        i += llen;
+    }
+    return 0;
+}
+
+/* Is origin (exactly) one the API may be called from by another site? */
+static int cors_allowed(const ctx *c, const char *origin)
+{
+    for (size_t i = 0; origin && i < c->app->ncors_origins; i++)
+        if (strcmp(origin, c->app->cors_origins[i]) == 0) return 1;
+    return 0;
+}
+
+/* CORS applies to the API (/api/...) only, and only when configured. */
+static int cors_on(const ctx *c)
+{
+    return c->app->ncors_origins > 0 && strncmp(c->req.path ? c->req.path : "", "/api/", 5) == 0;
+}
+
+/* The CORS headers of an answer to origin (allowed, or nothing is added).
+ * Never Access-Control-Allow-Credentials: the API takes bearer tokens,
+ * never cookies. */
+static void add_cors_headers(ctx *c)
+{
+    if (!cors_on(c) || resp_has_header(c, "Access-Control-Allow-Origin")) return;
+    /* The answer differs by Origin, so caches must key on it. */
+    http_resp_header(&c->resp, "Vary", "Origin");
+    if (!cors_allowed(c, c->origin)) return;
+    http_resp_header(&c->resp, "Access-Control-Allow-Origin", c->origin);
+    http_resp_header(&c->resp, "Access-Control-Expose-Headers",
+                     "ETag, Location, Retry-After, X-Request-Id, Allow");
+}
+
+/* OPTIONS on an API path while CORS is configured: the preflight. 204 with
+ * Allow; for an allowed Origin also the methods and request headers a
+ * cross-site caller may use (cached by the browser for 10 minutes). */
+static void cors_preflight(ctx *c, unsigned allowed)
+{
+    char allow[80];
+    route_allow_header(allowed, allow, sizeof allow - 10);
+    strcat(allow, ", OPTIONS");
+    c->resp.status = 204;
+    http_resp_header(&c->resp, "Allow", allow);
+    add_cors_headers(c);
+    if (!cors_allowed(c, c->origin)) return;
+    http_resp_header(&c->resp, "Access-Control-Allow-Methods", allow);
+    http_resp_header(&c->resp, "Access-Control-Allow-Headers",
+                     "Authorization, Content-Type, If-None-Match");
+    http_resp_header(&c->resp, "Access-Control-Max-Age", "600");
+}
+
+int app_cors_config(app *ap, const char *list, char *err, size_t n)
+{
+    ap->cors_origins = NULL;
+    ap->ncors_origins = 0;
+    if (!list || !*list) return 0;
+    size_t cap = 1;
+    for (const char *p = list; *p; p++) cap += *p == ',';
+    const char **v = calloc(cap, sizeof *v);
+    if (!v) { snprintf(err, n, "out of memory"); return -1; }
+    size_t k = 0;
+    for (const char *p = list; *p;) {
+        const char *e = p + strcspn(p, ",");
+        const char *s = p, *t = e;
+        while (s < t && (*s == ' ' || *s == '\t')) s++;
+        while (t > s && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        p = *e ? e + 1 : e;
+        if (s == t) continue;
+        /* scheme://host[:port]: no path, no credentials, no wildcard. */
+        size_t len = (size_t)(t - s);
+        const char *host = (len > 7 && !strncmp(s, "http://", 7)) ? s + 7
+                           : (len > 8 && !strncmp(s, "https://", 8)) ? s + 8 : NULL;
+        int ok = host && host < t;
+        for (const char *q = host; ok && q < t; q++)
+            ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                 *q == '.' || *q == '-' || *q == ':' || *q == '[' || *q == ']';
+        if (!ok) {
+            snprintf(err, n, "\"%.*s\" is not an origin (scheme://host[:port])", (int)len, s);
+            for (size_t i = 0; i < k; i++) free((char *)v[i]);
+            free(v);
+            return -1;
+        }
+        char *o = strndup(s, len);
+        if (!o) {
+            snprintf(err, n, "out of memory");
+            for (size_t i = 0; i < k; i++) free((char *)v[i]);
+            free(v);
+            return -1;
+        }
+        v[k++] = o;
+    }
+    ap->cors_origins = (const char *const *)v;
+    ap->ncors_origins = k;
+    return 0;
+}
+
+/* Does the If-None-Match list hold etag? Weak comparison (W/ ignored), "*"
+ * matches anything; a coding suffix a compressing proxy (lighttpd's
+ * mod_deflate: "-gzip") put inside the quotes is ignored. On a match the
+ * tag as listed (without W/) goes to *hit and *hitlen (NULL, 0 for "*"), so the
+ * 304 names the tag the client holds. */
+static int etag_matches(const char *list, const char *etag, const char **hit, size_t *hitlen)
+{
+    static const char *const codings[] = { "-gzip", "-deflate", "-br", "-zstd", "-bzip2", NULL };
+    size_t elen = strlen(etag); /* with its quotes */
+    *hit = NULL;
+    *hitlen = 0;
+    for (const char *p = list; p && *p;) {
+        while (*p == ' ' || *p == '\t' || *p == ',') p++;
+        if (!*p) break;
+        const char *e = p + strcspn(p, ",");
+        const char *t = e;
+        while (t > p && (t[-1] == ' ' || t[-1] == '\t')) t--;
+        if (t - p == 1 && *p == '*') return 1;
+        if (t - p > 2 && p[0] == 'W' && p[1] == '/') p += 2;
+        size_t len = (size_t)(t - p);
+        int match = len == elen && !memcmp(p, etag, elen);
+        for (int i = 0; !match && codings[i]; i++) {
+            size_t cl = strlen(codings[i]);
+            match = len == elen + cl && !memcmp(p, etag, elen - 1) &&
+                    !memcmp(p + elen - 1, codings[i], cl) && p[len - 1] == '"';
+        }
+        if (match) {
+            *hit = p;
+            *hitlen = len;
+            return 1;
+        }
+        p = e;
+    }
+    return 0;
+}
+
+/* ETag of a successful API GET: a strong validator, the BLAKE2b hash
+ * (128 bits) of content type and body, so any change of what is sent is a
+ * new tag. If-None-Match holding it turns the answer into 304 without a
+ * body. Cache-Control: no-cache (unless the handler chose) makes browsers
+ * ask again each time, which the 304 makes cheap. */
+static void add_etag(ctx *c)
+{
+    int status = c->resp.status ? c->resp.status : 200;
+    if (status != 200 || !ctx_is_api(c) || !(c->req.method & (HTTP_GET | HTTP_HEAD)) ||
+        resp_has_header(c, "ETag"))
+        return;
+    unsigned char h[16];
+    crypto_generichash_state st;
+    const char *ct = c->resp.content_type ? c->resp.content_type : "";
+    if (crypto_generichash_init(&st, NULL, 0, sizeof h) != 0 ||
+        crypto_generichash_update(&st, (const unsigned char *)ct, strlen(ct) + 1) != 0 ||
+        crypto_generichash_update(&st, (const unsigned char *)(c->resp.body.len ? c->resp.body.p : ""),
+                                  c->resp.body.len) != 0 ||
+        crypto_generichash_final(&st, h, sizeof h) != 0)
+        return;
+    char etag[2 * sizeof h + 3];
+    etag[0] = '"';
+    sodium_bin2hex(etag + 1, sizeof etag - 2, h, sizeof h);
+    strcat(etag, "\"");
+    const char *hit = NULL;
+    size_t hitlen = 0;
+    int fresh = c->if_none_match && etag_matches(c->if_none_match, etag, &hit, &hitlen);
+    /* A 304 names the tag the client holds: a compressed copy's "...-gzip". */
+    const char *send = hit && hitlen > strlen(etag) ? arena_strndup(c->a, hit, hitlen) : NULL;
+    http_resp_header(&c->resp, "ETag", send ? send : etag);
+    if (!resp_has_header(c, "Cache-Control"))
+        http_resp_header(&c->resp, "Cache-Control", "private, no-cache");
+    if (fresh) {
+        buf_reset(&c->resp.body);
+        c->resp.status = 304;
+        c->resp.content_type = NULL;
+    }
+}
+
+void app_finish(ctx *c)
+{
+    int status = c->resp.status ? c->resp.status : 200;
+    /* Answers written before routing (main.c: 400, 413) have no headers yet. */
+    if (!resp_has_header(c, "X-Request-Id")) {
+        http_resp_header(&c->resp, "X-Content-Type-Options", "nosniff");
+        http_resp_header(&c->resp, "Referrer-Policy", "same-origin");
+        http_resp_header(&c->resp, "X-Request-Id", c->request_id);
+    }
+    /* Every "come back later" says when. */
+    if ((status == 503 || status == 429) && !resp_has_header(c, "Retry-After"))
+        http_resp_header(&c->resp, "Retry-After", status == 503 ? APP_RETRY_503 : APP_RETRY_429);
+    if (status >= 500)
+        fprintf(stderr, "flightdeck: %d %s %.200s (request %s)\n", status,
+                c->req.method_name ? c->req.method_name : "?", c->req.path ? c->req.path : "?",
+                c->request_id);
+    add_cors_headers(c);
+    add_etag(c);
+}
+
 /* Security headers on every answer of the app. Pages load only our own
  * static files; no inline script can run. */
 static void add_security_headers(ctx *c)
@@ -328,9 +548,14 @@ void app_handle(ctx *c)
     c->route = rt;
     add_security_headers(c);
     if (!rt) {
-        if (allowed) {
-            char allow[64];
-            route_allow_header(allowed, allow, sizeof allow);
+        int options = c->req.method_name && strcmp(c->req.method_name, "OPTIONS") == 0;
+        if (allowed && options && cors_on(c)) {
+            cors_preflight(c, allowed);
+        } else if (allowed) {
+            char allow[80];
+            route_allow_header(allowed, allow, sizeof allow - 10);
+            /* With CORS on, the API also answers OPTIONS (the preflight). */
+            if (cors_on(c)) strcat(allow, ", OPTIONS");
             http_resp_header(&c->resp, "Allow", allow);
             r = ctx_error(c, 405, "method_not_allowed", "%s is not allowed here; use %s",
                           c->req.method_name, allow);
@@ -385,8 +610,7 @@ void app_handle(ctx *c)
     if (!(c->req.method & (HTTP_GET | HTTP_HEAD))) notify_bump();
 done:
     if (r != HR_OK) {
-        fprintf(stderr, "flightdeck: %s %s failed (request %s)\n", c->req.method_name,
-                c->req.path, c->request_id);
+        /* app_finish logs the 500 with the request id. */
         if (ctx_error(c, 500, "internal", "something went wrong on our side (request %s)",
                       c->request_id) != HR_OK) {
             buf_reset(&c->resp.body);
@@ -395,6 +619,7 @@ done:
             c->resp.content_type = "text/plain; charset=utf-8";
         }
     }
+    app_finish(c);
 }
 
 int ctx_session_access(ctx *c, const char *id, perm what, char *project)

@@ -17,6 +17,10 @@
 struct db;
 struct route;
 
+/* Longest request id: ours are 16 characters; one a client or proxy sends
+ * (X-Request-Id) is kept when it is a short safe token (ctx_set_request_id). */
+#define CTX_REQUEST_ID_MAX 64
+
 /* Process-wide settings and compiled templates; read-only once workers run. */
 typedef struct app {
     tmpl_set   *tmpl;
@@ -24,6 +28,10 @@ typedef struct app {
     size_t      max_body;       /* bytes; larger bodies get 413 before reading */
     int         workers;
     const char *version;
+    /* Origins a browser on another site may call the API from (CORS),
+     * exact "scheme://host[:port]" strings; none by default. */
+    const char *const *cors_origins;
+    size_t      ncors_origins;
 } app;
 
 typedef enum hres {
@@ -41,13 +49,23 @@ typedef struct ctx {
     const struct route *route;
     cJSON              *json;   /* the parsed JSON body, if any */
     cJSON              *view;   /* a view model being rendered, if any */
-    char                request_id[24];
+    /* Request headers only the dispatcher reads (main.c fills them; NULL
+     * when absent). */
+    const char         *if_none_match;
+    const char         *origin;
+    char                request_id[CTX_REQUEST_ID_MAX + 1];
 } ctx;
 
 /* Start a request: zero the ctx and bind arena, app and db. */
 void ctx_begin(ctx *c, const app *ap, struct db *db, arena *a);
 /* Release everything the request holds; the arena is cleared for reuse. */
 void ctx_end(ctx *c);
+
+/* Use the incoming X-Request-Id value v as this request's id when it is a
+ * safe token: 1..CTX_REQUEST_ID_MAX characters of A-Z a-z 0-9 . _ - (so it
+ * cannot split a header or forge a log line). Returns 1 when taken, 0 when
+ * v is NULL or refused (the random id stays). */
+int ctx_set_request_id(ctx *c, const char *v);
 
 /* Is this an API route (JSON errors) rather than a page? */
 int ctx_is_api(const ctx *c);
@@ -85,8 +103,24 @@ cJSON *ctx_body_json(ctx *c);
 hres ctx_redirect_flash(ctx *c, const char *location, const char *kind, const char *msg);
 
 /* Dispatch one parsed request: route, authenticate, authorize, CSRF, run the
- * handler, and turn failures into the right status. */
+ * handler, and turn failures into the right status. Then the conventions
+ * of every answer (app_finish). */
 void app_handle(ctx *c);
+
+/* The conventions every answer gets, also those main.c writes without
+ * app_handle (400/413 before routing): security headers and X-Request-Id;
+ * Retry-After on 429 and 503; on the API, CORS headers for an allowed
+ * Origin, and on a successful GET an ETag (hash of the body) with 304 Not
+ * Modified when If-None-Match holds it; a log line with the request id for
+ * every 5xx. Called once per request: by app_handle, or by main.c for an
+ * answer written without it. */
+void app_finish(ctx *c);
+
+/* Parse FLIGHTDECK_CORS_ORIGINS (comma-separated exact origins, spaces
+ * ignored) into ap->cors_origins (allocated for the process's life).
+ * 0, or -1 with a message in err (an origin that is not scheme://host[:port],
+ * or out of memory). NULL or "" leaves CORS off. */
+int app_cors_config(app *ap, const char *list, char *err, size_t n);
 
 
 /* May the caller do `what` on session `id`? Returns 1 when yes (project, if

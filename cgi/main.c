@@ -76,6 +76,13 @@ static int read_request(ctx *c, FCGX_Request *fr)
     const char *https = FCGX_GetParam("HTTPS", env);
     r->tls = https && strcasecmp(https, "on") == 0;
     r->content_type = media_type(a, FCGX_GetParam("CONTENT_TYPE", env));
+    r->content_type_raw = FCGX_GetParam("CONTENT_TYPE", env); /* multipart needs its boundary */
+    /* Headers for the dispatcher's conventions (app_finish). */
+    c->if_none_match = FCGX_GetParam("HTTP_IF_NONE_MATCH", env);
+    c->origin = FCGX_GetParam("HTTP_ORIGIN", env);
+    /* A caller's (or proxy's) request id ties its logs to ours; ours stays
+     * when it is not a short safe token. */
+    ctx_set_request_id(c, FCGX_GetParam("HTTP_X_REQUEST_ID", env));
 
     /* The path is the URI before '?', percent-decoded; NUL bytes refused. */
     size_t plen = strcspn(r->request_uri, "?");
@@ -122,7 +129,9 @@ static void write_response(ctx *c, FCGX_Request *fr)
     buf_init(&head);
     buf_printf(&head, "Status: %d %s\r\n", status, http_status_text(status));
     if (rs->content_type) buf_printf(&head, "Content-Type: %s\r\n", rs->content_type);
-    buf_printf(&head, "Content-Length: %zu\r\n", rs->body.len);
+    /* 204 and 304 have no body, and no Content-Length (RFC 9110 8.6). */
+    if (status != 204 && status != 304)
+        buf_printf(&head, "Content-Length: %zu\r\n", rs->body.len);
     buf_add(&head, buf_str(&rs->headers), rs->headers.len);
     buf_puts(&head, "\r\n");
     if (!head.err) FCGX_PutStr(head.p, (int)head.len, fr->out);
@@ -158,6 +167,7 @@ static void *worker_run(void *arg)
                           w->ap->max_body);
             else
                 ctx_error(&c, 400, "bad_request", "the request is malformed");
+            app_finish(&c);
         } else {
             app_handle(&c);
         }
@@ -211,6 +221,10 @@ int main(void)
     }
     if (ap.workers < 1 || ap.workers > MAX_WORKERS) {
         fprintf(stderr, "flightdeck: FLIGHTDECK_WORKERS must be 1..%d\n", MAX_WORKERS);
+        return 1;
+    }
+    if (app_cors_config(&ap, getenv("FLIGHTDECK_CORS_ORIGINS"), err, sizeof err)) {
+        fprintf(stderr, "flightdeck: FLIGHTDECK_CORS_ORIGINS: %s\n", err);
         return 1;
     }
     if (auth_init()) { fprintf(stderr, "flightdeck: libsodium failed to start\n"); return 1; }

@@ -4,7 +4,7 @@
 #   scripts/deps.sh test   what `make test` needs on top (browser, node, tools)
 set -eu
 mode=${1:-run}
-pkgs="gcc make libc6-dev lighttpd libfcgi-dev libsqlite3-dev libcjson-dev libsodium-dev
+pkgs="gcc make libc6-dev lighttpd lighttpd-mod-deflate libfcgi-dev libsqlite3-dev libcjson-dev libsodium-dev
       libmd4c-dev libmd4c-html0-dev libcurl4-openssl-dev sqlite3 procps"
 if [ "$mode" = test ]; then
   pkgs="$pkgs chromium curl"
@@ -23,9 +23,13 @@ if [ -n "$missing" ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends $missing
 fi
 if [ "$mode" = test ]; then
-  # playwright-core drives Debian's chromium; it downloads no browser of its own.
+  # The tests' Node packages (tests/package.json, one lock file for the HTTP
+  # and browser tests): playwright-core drives Debian's chromium (it downloads
+  # no browser of its own); ajv checks every API answer against
+  # docs/openapi.json. Reinstalled when the lock file is newer than the install.
   root=$(cd "$(dirname "$0")/.." && pwd)
-  if [ ! -d "$root/tests/browser/node_modules/playwright-core" ]; then
-    (cd "$root/tests/browser" && npm ci --no-audit --no-fund --loglevel=error)
+  stamp="$root/tests/node_modules/.package-lock.json"
+  if [ ! -f "$stamp" ] || [ "$root/tests/package-lock.json" -nt "$stamp" ]; then
+    (cd "$root/tests" && npm ci --no-audit --no-fund --loglevel=error)
   fi
 fi

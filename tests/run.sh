@@ -111,11 +111,13 @@ run_node() { # name dir timeout
     add "$name" 0 1 0 "no node"
     return
   fi
-  if [ "$name" = browser ] && [ ! -d tests/browser/node_modules/playwright-core ]; then
-    echo "-- browser: tests/browser/node_modules is missing: run scripts/deps.sh test (npm ci in tests/browser)"
-    add "$name" 0 1 0 "no playwright-core"
-    return
-  fi
+  for mod in playwright-core ajv; do
+    if [ ! -d "tests/node_modules/$mod" ]; then
+      echo "-- $name: tests/node_modules/$mod is missing: run scripts/deps.sh test (npm ci in tests/)"
+      add "$name" 0 1 0 "no $mod"
+      return
+    fi
+  done
   files=$(find "$dir" -name node_modules -prune -o -type f -name '*.test.mjs' -print | sort)
   if [ -z "$files" ]; then
     echo "-- $name: no test files in $dir"

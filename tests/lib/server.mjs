@@ -21,6 +21,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { checkResponse } from './openapi.mjs';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -316,7 +317,8 @@ export async function startServer(opts = {}) {
   /** fetch() against the server; never follows redirects. */
   srv.fetch = (p, init = {}) => fetch(srv.url + p, { redirect: 'manual', ...init });
 
-  /** A JSON API request: {status, headers, json, text}. */
+  /** A JSON API request: {status, headers, json, text}. Throws when a JSON
+   *  answer does not match docs/openapi.json (lib/openapi.mjs). */
   srv.api = async (method, p, { token, json, body, headers = {} } = {}) => {
     const h = { ...headers };
     if (token) h.authorization = `Bearer ${token}`;
@@ -333,6 +335,8 @@ export async function startServer(opts = {}) {
     } catch {
       parsed = undefined;
     }
+    // Every answer must match docs/openapi.json (route, method, status).
+    checkResponse(method, p, res.status, res.headers.get('content-type'), parsed);
     return { status: res.status, headers: res.headers, json: parsed, text, res };
   };
 

@@ -9,6 +9,8 @@
  * permission (PERM_NONE) makes test_perm_none_routes_exact fail. */
 static const struct { unsigned method; const char *pattern; } public_routes[] = {
     { HTTP_GET, "/healthz" },
+    /* The API's OpenAPI document: describes the API, holds no data. */
+    { HTTP_GET, "/api/v1/openapi.json" },
     { HTTP_GET, "/" },
     { HTTP_GET, "/login" },
     { HTTP_POST, "/login" },
