@@ -14,12 +14,13 @@
     "parent_session_id, parent_tool_call_id, prompt, inputs AS inputs_json, " \
     "metadata AS metadata_json, final_response, " \
     SQL_RFC3339("started_at") " AS start_time, " SQL_RFC3339("ended_at") " AS end_time, " \
-    "CASE WHEN started_at IS NULL THEN NULL ELSE (coalesce(ended_at, " SQL_NOW_MS ") - started_at) * 1000000 END AS duration, " \
+    "CASE WHEN started_at IS NULL THEN NULL ELSE max(0, coalesce(ended_at, " SQL_NOW_MS ") - started_at) * 1000000 END AS duration, " \
     "nullif(error_message, '') AS error, nullif(error_step, '') AS error_step, retry_count, " \
     "models AS models_json, services AS services_json, " \
     "prompt_tokens AS llm_prompt_token_count, completion_tokens AS llm_completion_token_count, " \
     "llm_cost_micros / 1e6 AS llm_cost, total_cost_micros / 1e6 AS total_cost, cpu_time_ns AS cpu_time, " \
-    "method, url, route AS route_id, " \
+    "method, url, route AS route_id, json(CASE WHEN devmode THEN 'true' ELSE 'false' END) AS devmode_json, " \
+    "agent_ids AS agent_ids_json, " \
     "json(CASE WHEN status = 'pending' THEN 'true' ELSE 'false' END) AS pending_json, " \
     "json(CASE status WHEN 'completed' THEN 'true' WHEN 'failed' THEN 'false' ELSE 'null' END) AS success_json, " \
     SQL_RFC3339("created_at") " AS created_at, " SQL_RFC3339("updated_at") " AS updated_at"

@@ -123,11 +123,13 @@ DB_SQL_ENUM(TASK_LIST,
 DB_SQL_ENUM(TASK_GET,
     "SELECT t.session_id, t.id, t.state, s.project FROM tool_calls t "
     "JOIN sessions s ON s.id = t.session_id WHERE t.event_id = ?1")
-/* Calls waiting for the client, arguments as stored. ?1 session */
+/* Calls waiting for the client, arguments unmasked: the secrets the runtime
+ * marked ({"$secret": v}) come from tool_call_secrets (006). ?1 session */
 DB_SQL_ENUM(CLIENT_CALLS,
-    "SELECT id AS tool_call_id, tool, arguments AS arguments_json, event_id, "
-    SQL_RFC3339("started_at") " AS started_at FROM tool_calls "
-    "WHERE session_id = ?1 AND state = 'waiting_for_client' ORDER BY started_at, event_id")
+    "SELECT t.id AS tool_call_id, t.tool, coalesce(k.arguments, t.arguments) AS arguments_json, "
+    "t.event_id, " SQL_RFC3339("t.started_at") " AS started_at FROM tool_calls t "
+    "LEFT JOIN tool_call_secrets k ON k.session_id = t.session_id AND k.tool_call_id = t.id "
+    "WHERE t.session_id = ?1 AND t.state = 'waiting_for_client' ORDER BY t.started_at, t.event_id")
 /* A session that completes or fails ends the calls still executing: they
  * can no longer report to anyone. ?1 session ?2 now */
 DB_SQL_ENUM(TOOLCALL_CANCEL_RUNNING,
@@ -329,7 +331,7 @@ DB_SQL_ENUM(SESSION_DETAIL,
     "retry_count, llm_cost_micros, report, "
     /* feed entries: events less tool results (merged into their calls) and
      * hidden events, each counted from a small index range */
-    "next_seq - 1 - (SELECT count(*) FROM events WHERE session_id = s.id AND type = 'tool_result') "
+    "next_seq - 1 - deleted_events - (SELECT count(*) FROM events WHERE session_id = s.id AND type = 'tool_result') "
     "- (SELECT count(*) FROM events WHERE session_id = s.id AND hide_reason IS NOT NULL "
     "AND type <> 'tool_result'), "
     "(SELECT count(*) FROM sessions c WHERE c.parent_session_id = s.id), "
@@ -468,3 +470,74 @@ DB_SQL_ENUM(SHARE_LIST,
 DB_SQL_ENUM(SHARE_REVOKE,
     "UPDATE share_links SET revoked_at = ?3, revoked_by = ?4 WHERE id = ?1 AND session_id = ?2 "
     "AND revoked_at IS NULL AND (created_by = ?5 OR ?6 = 1)")
+
+/* ---- API v1, issue 7: session edits, single events, log lines, secrets,
+ * agent_ids (h_api_sessions.c, h_api_data.c, ingest.c, sessdata.c) ---- */
+/* PATCH: NULL keeps a value. ?1 id ?2 name ?3 description ?4 metadata JSON ?5 now */
+DB_SQL_ENUM(SESSION_PATCH,
+    "UPDATE sessions SET name = coalesce(?2, name), description = coalesce(?3, description), "
+    "metadata = coalesce(?4, metadata), updated_at = max(updated_at, ?5) WHERE id = ?1")
+/* What create sets besides SESSION_INSERT. ?1 id ?2 devmode (0/1) */
+DB_SQL_ENUM(SESSION_SET_CREATE_EXTRAS,
+    "UPDATE sessions SET devmode = ?2, "
+    "agent_ids = CASE WHEN agent <> '' THEN json_array(agent) ELSE '[]' END WHERE id = ?1")
+/* Add an agent name to agent_ids once. ?1 id ?2 agent name (NULL or '' adds nothing) */
+DB_SQL_ENUM(SESSION_ADD_AGENT,
+    "UPDATE sessions SET agent_ids = json_insert(agent_ids, '$[#]', ?2) WHERE id = ?1 "
+    "AND ?2 IS NOT NULL AND ?2 <> '' "
+    "AND NOT EXISTS (SELECT 1 FROM json_each(agent_ids) WHERE value = ?2)")
+/* Add the agent of the session a tool call called. ?1 id ?2 called session id */
+DB_SQL_ENUM(SESSION_ADD_CALLED_AGENT,
+    "UPDATE sessions SET agent_ids = json_insert(agent_ids, '$[#]', "
+    "(SELECT c.agent FROM sessions c WHERE c.id = ?2)) WHERE id = ?1 AND EXISTS ("
+    "SELECT 1 FROM sessions c WHERE c.id = ?2 AND c.agent <> '' "
+    "AND NOT EXISTS (SELECT 1 FROM json_each(sessions.agent_ids) WHERE value = c.agent))")
+/* include=user_data. ?1 id */
+DB_SQL_ENUM(SESSION_USER_DATA,
+    "SELECT user_data AS user_data_json FROM sessions WHERE id = ?1")
+/* One event in the API shape (hidden or not). ?1 session ?2 event id */
+DB_SQL_ENUM(EVENT_GET_API,
+    "SELECT id, seq, type, client_id, " SQL_RFC3339("time") " AS time, actor, tool_call_id, "
+    "body AS data_json, hide_reason FROM events WHERE session_id = ?1 AND id = ?2")
+/* What deleting an event needs to know. ?1 session ?2 event id -> type,
+ * tool_call_id, the call's state (NULL: no call), hide_reason */
+DB_SQL_ENUM(EVENT_META,
+    "SELECT e.type, e.tool_call_id, t.state, e.hide_reason FROM events e "
+    "LEFT JOIN tool_calls t ON t.session_id = e.session_id AND t.id = e.tool_call_id "
+    "WHERE e.session_id = ?1 AND e.id = ?2")
+/* ?1 session ?2 event id -> client_id, 1 when it counted as an error
+ * (search_events goes with it by trigger events_search_delete) */
+DB_SQL_ENUM(EVENT_DELETE,
+    "DELETE FROM events WHERE session_id = ?1 AND id = ?2 RETURNING client_id, "
+    "(type = 'error' OR (type = 'tool_result' AND json_type(body, '$.error') = 'object'))")
+/* The results of a tool call whose call is deleted. ?1 session ?2 tool_call_id
+ * -> client_id, error flag (as EVENT_DELETE) */
+DB_SQL_ENUM(EVENT_DELETE_RESULTS,
+    "DELETE FROM events WHERE session_id = ?1 AND tool_call_id = ?2 AND type = 'tool_result' "
+    "RETURNING client_id, json_type(body, '$.error') = 'object'")
+/* Idempotency keys of event ?2 and, when ?3 names a tool call, of its results.
+ * ?1 session ?2 event id ?3 tool_call_id or NULL */
+DB_SQL_ENUM(EVENT_KEY_DELETE,
+    "DELETE FROM event_keys WHERE session_id = ?1 AND client_id IN (SELECT client_id FROM events "
+    "WHERE session_id = ?1 AND client_id IS NOT NULL AND (id = ?2 OR (?3 IS NOT NULL "
+    "AND tool_call_id = ?3 AND type = 'tool_result')))")
+/* The tool call (and its tool_call_secrets row, by cascade). ?1 session ?2 id */
+DB_SQL_ENUM(TOOLCALL_DELETE,
+    "DELETE FROM tool_calls WHERE session_id = ?1 AND id = ?2")
+/* A deleted tool_result takes its payload from the call too. ?1 session ?2 id */
+DB_SQL_ENUM(TOOLCALL_CLEAR_RESULT,
+    "UPDATE tool_calls SET result = NULL, error_category = NULL, error_message = NULL, "
+    "result_size = 0 WHERE session_id = ?1 AND id = ?2")
+/* ?1 id ?2 events deleted ?3 error events among them ?4 now */
+DB_SQL_ENUM(SESSION_EVENTS_DELETED,
+    "UPDATE sessions SET deleted_events = deleted_events + ?2, "
+    "error_count = max(0, error_count - ?3), updated_at = max(updated_at, ?4) WHERE id = ?1")
+/* Hide (?3 a reason) or unhide (?3 NULL). ?1 session ?2 event id */
+DB_SQL_ENUM(EVENT_SET_HIDDEN,
+    "UPDATE events SET hide_reason = ?3 WHERE session_id = ?1 AND id = ?2")
+/* ?1 session ?2 time ?3 severity ?4 body -> id */
+DB_SQL_ENUM(LOG_INSERT_ID,
+    "INSERT INTO logs (session_id, time, severity, body) VALUES (?1, ?2, ?3, ?4) RETURNING id")
+/* Unmasked arguments of a tool call that held secrets. ?1 session ?2 tool_call_id ?3 JSON */
+DB_SQL_ENUM(TOOLCALL_SECRET_INSERT,
+    "INSERT INTO tool_call_secrets (session_id, tool_call_id, arguments) VALUES (?1, ?2, ?3)")

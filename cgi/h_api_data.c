@@ -17,6 +17,7 @@
 
 #include "db.h"
 #include "handlers.h"
+#include "ingest.h"
 #include "report.h"
 #include "utf8.h"
 #include "sessdata.h"
@@ -327,51 +328,169 @@ static const dfield artifact_fields[] = {
     { NULL, 0, 0, 0, NULL }
 };
 
-hres h_api_artifact_create(ctx *c)
+/* What an upload carries, whichever way it came. */
+typedef struct upload {
+    const char          *name;
+    const char          *media_type; /* as sent; NULL: the default */
+    const char          *origin;
+    const unsigned char *bytes;
+    size_t               size;
+} upload;
+
+/* A text part's value: UTF-8 without NUL, at most max bytes, as an arena
+ * string; NULL after answering 422 naming the part. */
+static const char *part_text(ctx *c, const http_part *p, size_t max)
 {
-    const char *id = ctx_param(c, 0);
-    int ok = ctx_session_access(c, id, PERM_RUNTIME, NULL);
-    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    if (p->filename || p->len > max || memchr(p->data, '\0', p->len) || !utf8_valid(p->data, p->len)) {
+        ctx_error_field(c, 422, "invalid_field", p->name,
+                        "%s must be a text field of at most %zu bytes of UTF-8", p->name, max);
+        return NULL;
+    }
+    const char *v = arena_strndup(c->a, p->data, p->len);
+    if (!v) ctx_error(c, 500, "internal", "out of memory");
+    return v;
+}
+
+/* The upload from a multipart/form-data body: a `file` part (with a
+ * filename; its Content-Type is the default media type) and the optional
+ * text fields name, media_type, origin. 0, or -1 after answering 400
+ * (malformed body) or 422 (unknown, repeated or bad field). */
+static int upload_multipart(ctx *c, upload *u)
+{
+    char boundary[HTTP_BOUNDARY_MAX + 1];
+    if (!c->req.content_type_raw ||
+        http_multipart_boundary(c->req.content_type_raw, boundary, sizeof boundary)) {
+        ctx_error(c, 400, "invalid_multipart",
+                  "multipart/form-data needs a boundary parameter of 1 to %d characters",
+                  HTTP_BOUNDARY_MAX);
+        return -1;
+    }
+    http_part parts[HTTP_MP_MAX_PARTS];
+    size_t n = 0;
+    const char *why = NULL;
+    if (http_parse_multipart(c->a, boundary, c->req.body, c->req.body_len, parts,
+                             HTTP_MP_MAX_PARTS, &n, &why)) {
+        ctx_error(c, 400, "invalid_multipart", "malformed multipart body: %s", why);
+        return -1;
+    }
+    const http_part *file = NULL, *name = NULL, *mt = NULL, *origin = NULL;
+    for (size_t i = 0; i < n; i++) {
+        const http_part *p = &parts[i], **slot;
+        if (!strcmp(p->name, "file")) slot = &file;
+        else if (!strcmp(p->name, "name")) slot = &name;
+        else if (!strcmp(p->name, "media_type")) slot = &mt;
+        else if (!strcmp(p->name, "origin")) slot = &origin;
+        else {
+            int printable = utf8_valid(p->name, strlen(p->name));
+            ctx_error_field(c, 422, "unknown_field", printable ? p->name : NULL,
+                            "unknown field \"%.40s\"; send file, name, media_type, origin",
+                            printable ? p->name : "?");
+            return -1;
+        }
+        if (*slot) {
+            ctx_error_field(c, 422, "invalid_field", p->name, "%s is sent twice", p->name);
+            return -1;
+        }
+        *slot = p;
+    }
+    if (!file || !file->filename) {
+        ctx_error_field(c, 422, "missing_field", "file",
+                        "file is required: a part named file with a filename");
+        return -1;
+    }
+    u->bytes = (const unsigned char *)file->data;
+    u->size = file->len;
+    u->name = file->filename;
+    u->media_type = file->content_type;
+    u->origin = "uploaded";
+    if (name && !(u->name = part_text(c, name, ARTIFACT_NAME_MAX))) return -1;
+    if (mt && !(u->media_type = part_text(c, mt, MEDIA_TYPE_MAX))) return -1;
+    if (origin) {
+        if (!(u->origin = part_text(c, origin, 16))) return -1;
+        if (strcmp(u->origin, "uploaded") && strcmp(u->origin, "generated")) {
+            ctx_error_field(c, 422, "invalid_field", "origin", "origin has an unknown value \"%.40s\"",
+                            u->origin);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The upload from a JSON body (content_base64); the bytes are malloc'd
+ * into *owned. 0, or -1 after answering (or with *owned NULL and nothing
+ * answered: out of memory, HR_ERROR). */
+static int upload_json(ctx *c, upload *u, unsigned char **owned, int *oom)
+{
+    *owned = NULL;
+    *oom = 0;
     cJSON *in = data_body_json(c);
-    if (!in) return HR_OK;
-    if (data_body_check(c, in, artifact_fields)) return HR_OK;
-
-    const char *name = data_str(in, "name", "");
-    if (!artifact_name_ok(name))
-        return ctx_error_field(c, 422, "invalid_field", "name",
-                               "name must be 1 to %d bytes of text without control characters, "
-                               "'/' or '\\'", ARTIFACT_NAME_MAX);
-    char media_type[MEDIA_TYPE_MAX + 1];
-    if (media_type_norm(data_str(in, "media_type", "application/octet-stream"), media_type,
-                        sizeof media_type))
-        return ctx_error_field(c, 422, "invalid_field", "media_type",
-                               "media_type must be a media type such as text/plain or image/png");
-
+    if (!in) return -1;
+    if (data_body_check(c, in, artifact_fields)) return -1;
+    u->name = data_str(in, "name", "");
+    u->media_type = data_str(in, "media_type", NULL);
+    u->origin = data_str(in, "origin", "uploaded");
     /* Standard base64 (with padding); line breaks are ignored. */
     const char *b64 = data_str(in, "content_base64", "");
     size_t b64len = strlen(b64), size = 0;
     size_t cap = b64len / 4 * 3 + 3;
     unsigned char *bytes = malloc(cap);
     const char *end = NULL;
-    if (!bytes) return HR_ERROR;
+    if (!bytes) { *oom = 1; return -1; }
     if (sodium_base642bin(bytes, cap, b64, b64len, "\r\n", &size, &end,
                           sodium_base64_VARIANT_ORIGINAL) != 0 ||
         end != b64 + b64len) {
         free(bytes);
-        return ctx_error_field(c, 422, "invalid_field", "content_base64",
-                               "content_base64 is not standard base64 (A-Z a-z 0-9 + /, "
-                               "padded with =)");
+        ctx_error_field(c, 422, "invalid_field", "content_base64",
+                        "content_base64 is not standard base64 (A-Z a-z 0-9 + /, "
+                        "padded with =)");
+        return -1;
     }
-    char aid[SD_ARTIFACT_ID_LEN + 1];
-    cJSON *meta = NULL;
-    int rc = sessdata_artifact_add(c->db, id, name, media_type, data_str(in, "origin", "uploaded"),
-                                   bytes, size, aid, &meta);
-    free(bytes);
-    if (rc > 0) return ctx_error(c, 404, "not_found", "no session \"%.64s\"", id);
-    if (rc < 0) return HR_ERROR;
-    char *loc = arena_printf(c->a, "/api/v1/sessions/%s/artifacts/%s", id, aid);
-    if (loc) http_resp_header(&c->resp, "Location", loc);
-    return ctx_json(c, 201, meta);
+    *owned = bytes;
+    u->bytes = bytes;
+    u->size = size;
+    return 0;
+}
+
+hres h_api_artifact_create(ctx *c)
+{
+    const char *id = ctx_param(c, 0);
+    int ok = ctx_session_access(c, id, PERM_RUNTIME, NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    upload u = { 0 };
+    unsigned char *owned = NULL;
+    if (!strcmp(c->req.content_type, "multipart/form-data")) {
+        if (upload_multipart(c, &u)) return HR_OK;
+    } else {
+        int oom;
+        if (upload_json(c, &u, &owned, &oom)) return oom ? HR_ERROR : HR_OK;
+    }
+    hres h = HR_OK;
+    char media_type[MEDIA_TYPE_MAX + 1];
+    if (!artifact_name_ok(u.name)) {
+        h = ctx_error_field(c, 422, "invalid_field", "name",
+                            "name must be 1 to %d bytes of text without control characters, "
+                            "'/' or '\\'", ARTIFACT_NAME_MAX);
+    } else if (media_type_norm(u.media_type ? u.media_type : "application/octet-stream",
+                               media_type, sizeof media_type)) {
+        h = ctx_error_field(c, 422, "invalid_field", "media_type",
+                            "media_type must be a media type such as text/plain or image/png");
+    } else {
+        char aid[SD_ARTIFACT_ID_LEN + 1];
+        cJSON *meta = NULL;
+        int rc = sessdata_artifact_add(c->db, id, u.name, media_type, u.origin, u.bytes, u.size,
+                                       aid, &meta);
+        if (rc > 0) {
+            h = ctx_error(c, 404, "not_found", "no session \"%.64s\"", id);
+        } else if (rc < 0) {
+            h = HR_ERROR;
+        } else {
+            char *loc = arena_printf(c->a, "/api/v1/sessions/%s/artifacts/%s", id, aid);
+            if (loc) http_resp_header(&c->resp, "Location", loc);
+            h = ctx_json(c, 201, meta);
+        }
+    }
+    free(owned);
+    return h;
 }
 
 hres h_api_artifacts_list(ctx *c)
@@ -470,6 +589,35 @@ hres h_api_logs_list(ctx *c)
     }
     cJSON *o = data_page_id(arr, next);
     return o ? ctx_json(c, 200, o) : HR_ERROR;
+}
+
+hres h_api_logs_append(ctx *c)
+{
+    const char *id = ctx_param(c, 0);
+    int ok = ctx_session_access(c, id, PERM_RUNTIME, NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    cJSON *in = data_body_json(c);
+    if (!in) return HR_OK;
+    if (!cJSON_IsObject(in))
+        return ctx_error(c, 422, "invalid_body",
+                         "send one log line {\"severity\",\"body\",\"time\"}, or {\"logs\": [...]}");
+    cJSON *ids = NULL;
+    ingest_err err = { 0 };
+    if (ingest_logs(c->db, id, in, auth_actor(c->a, &c->who), &ids, &err))
+        return answer_ingest_err(c, &err);
+    cJSON *o = cJSON_CreateObject();
+    if (!o) { cJSON_Delete(ids); return HR_ERROR; }
+    int n = cJSON_GetArraySize(ids);
+    cJSON_AddNumberToObject(o, "accepted", n);
+    cJSON_AddItemToObject(o, "ids", ids);
+    /* Log lines have no page of their own: Location is the log page that
+     * holds exactly the lines just written (their ids are consecutive). */
+    const cJSON *first = cJSON_GetArrayItem(ids, 0);
+    if (cJSON_IsNumber(first))
+        http_resp_header(&c->resp, "Location",
+                         arena_printf(c->a, "/api/v1/sessions/%s/logs?after=%lld&limit=%d", id,
+                                      (long long)first->valuedouble - 1, n));
+    return ctx_json(c, 201, o);
 }
 
 /* ---------------------------------------------------------------- report */
@@ -579,6 +727,14 @@ hres h_api_eval_create(ctx *c)
         return ctx_error(c, 404, "not_found", "no session \"%.64s\"", id);
     }
     if (rc < 0) return HR_ERROR;
+    if (!run_id) {
+        /* No page per run: Location is the eval list page holding just this one. */
+        const cJSON *rid = cJSON_GetObjectItemCaseSensitive(out, "id");
+        if (cJSON_IsNumber(rid))
+            http_resp_header(&c->resp, "Location",
+                             arena_printf(c->a, "/api/v1/sessions/%s/evals?after=%lld&limit=1", id,
+                                          (long long)rid->valuedouble - 1));
+    }
     return ctx_json(c, run_id ? 200 : 201, out);
 }
 

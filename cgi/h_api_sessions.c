@@ -43,7 +43,10 @@ hres h_api_sessions_create(ctx *c)
     cJSON *in = ctx_body_json(c);
     if (!in) return HR_OK;
     const cJSON *proj = cJSON_GetObjectItemCaseSensitive(in, "project");
-    const char *project = cJSON_IsString(proj) ? proj->valuestring : "default";
+    /* A project sent as a secret is stored masked: check what will be stored. */
+    const char *project = cJSON_IsString(proj)   ? proj->valuestring
+                          : cJSON_IsObject(proj) ? INGEST_SECRET_MASK
+                                                 : "default";
     if (!auth_can(&c->who, PERM_RUNTIME, project))
         return ctx_error_field(c, 403, "forbidden", "project",
                                "this token may not create sessions in project \"%.60s\"", project);
@@ -105,7 +108,8 @@ hres h_api_session_get(ctx *c)
     if (sessdata_include_parse(http_kvs_get(&c->req.query, "include"), &parts, bad, sizeof bad))
         return ctx_error_field(c, 400, "invalid_parameter", "include",
                                "include has an unknown part \"%s\"; use events, messages, "
-                               "children, trace, logs, artifacts, evals, agents", bad);
+                               "children, trace, timeline, logs, artifacts, evals, agents, "
+                               "user_data", bad);
     cJSON *o = session_json(c, id);
     if (!o) return HR_ERROR;
     if (sessdata_include(c->db, o, id, parts, &c->who)) {
@@ -168,4 +172,97 @@ hres h_api_events_list(ctx *c)
         cJSON_AddNullToObject(o, "next_cursor");
     }
     return ctx_json(c, 200, o);
+}
+
+/* ------------------------------------------------ edits (API v1, issue 7) */
+
+hres h_api_session_patch(ctx *c)
+{
+    const char *id = ctx_param(c, 0);
+    int ok = ctx_session_access(c, id, PERM_WRITE, NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    cJSON *in = ctx_body_json(c);
+    if (!in) return HR_OK;
+    ingest_err err = { 0 };
+    if (ingest_session_patch(c->db, id, in, auth_actor(c->a, &c->who), &err))
+        return answer_ingest_err(c, &err);
+    cJSON *o = session_json(c, id);
+    return o ? ctx_json(c, 200, o) : HR_ERROR;
+}
+
+/* The event id of path parameter 1: a whole number from 1, at most 15
+ * digits (events.id is an integer primary key). 0, or -1 after answering
+ * 400 invalid_parameter naming event_id. */
+static int event_id_param(ctx *c, int64_t *out)
+{
+    const char *s = ctx_param(c, 1);
+    size_t n = s ? strlen(s) : 0;
+    int ok = n >= 1 && n <= 15;
+    for (size_t i = 0; ok && i < n; i++) ok = s[i] >= '0' && s[i] <= '9';
+    if (ok) *out = strtoll(s, NULL, 10);
+    if (!ok || *out <= 0) {
+        ctx_error_field(c, 400, "invalid_parameter", "event_id",
+                        "the event id must be the numeric id the events API returns");
+        return -1;
+    }
+    return 0;
+}
+
+/* Answer with event eid of session id (200), or 404 when it is gone. */
+static hres answer_event(ctx *c, const char *id, int64_t eid)
+{
+    cJSON *ev = NULL;
+    int rc = sessdata_event(c->db, id, eid, &ev);
+    if (rc > 0) return ctx_error(c, 404, "not_found", "no event %lld in this session", (long long)eid);
+    if (rc < 0) return HR_ERROR;
+    return ctx_json(c, 200, ev);
+}
+
+hres h_api_event_get(ctx *c)
+{
+    const char *id = ctx_param(c, 0);
+    int64_t eid;
+    int ok = ctx_session_access(c, id, PERM_READ, NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    if (event_id_param(c, &eid)) return HR_OK;
+    return answer_event(c, id, eid);
+}
+
+hres h_api_event_delete(ctx *c)
+{
+    const char *id = ctx_param(c, 0);
+    int64_t eid;
+    int ok = ctx_session_access(c, id, PERM_WRITE, NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    if (event_id_param(c, &eid)) return HR_OK;
+    ingest_err err = { 0 };
+    if (ingest_event_delete(c->db, id, eid, auth_actor(c->a, &c->who), &err))
+        return answer_ingest_err(c, &err);
+    c->resp.status = 204;
+    return HR_OK;
+}
+
+/* Hide (reason "manual") or unhide (NULL) an event; answers with it. */
+static hres event_set_hidden(ctx *c, const char *reason)
+{
+    const char *id = ctx_param(c, 0);
+    int64_t eid;
+    int ok = ctx_session_access(c, id, PERM_WRITE, NULL);
+    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+    if (event_id_param(c, &eid)) return HR_OK;
+    if (c->req.body_len && !ctx_body_json(c)) return HR_OK; /* a body, if any, must be JSON */
+    ingest_err err = { 0 };
+    if (ingest_event_hide(c->db, id, eid, reason, auth_actor(c->a, &c->who), &err))
+        return answer_ingest_err(c, &err);
+    return answer_event(c, id, eid);
+}
+
+hres h_api_event_hide(ctx *c)
+{
+    return event_set_hidden(c, "manual");
+}
+
+hres h_api_event_unhide(ctx *c)
+{
+    return event_set_hidden(c, NULL);
 }

@@ -46,6 +46,13 @@ hres h_api_sessions_list(ctx *c);
 hres h_api_session_get(ctx *c);
 hres h_api_events_append(ctx *c);
 hres h_api_events_list(ctx *c);
+/* API v1, issue 7: PATCH a session (write); one event: GET (read), DELETE,
+ * hide, unhide (write). */
+hres h_api_session_patch(ctx *c);
+hres h_api_event_get(ctx *c);
+hres h_api_event_delete(ctx *c);
+hres h_api_event_hide(ctx *c);
+hres h_api_event_unhide(ctx *c);
 /* Answer an ingest failure with its status; 409s carry the session status.
  * (Declared with a forward struct so handlers.h needs no ingest.h.) */
 struct ingest_err;
@@ -85,6 +92,7 @@ hres h_api_artifacts_list(ctx *c);
 hres h_api_artifact_get(ctx *c);
 hres h_artifact_download(ctx *c);
 hres h_api_logs_list(ctx *c);
+hres h_api_logs_append(ctx *c);
 hres h_api_report_put(ctx *c);
 hres h_report_get(ctx *c);
 hres h_api_eval_create(ctx *c);

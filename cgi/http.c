@@ -196,3 +196,240 @@ void http_resp_redirect(http_resp *r, const char *location)
         http_resp_header(r, "Location", "/");
     }
 }
+
+/* ------------------------------------------------- multipart/form-data */
+
+/* An RFC 2046 bchar. */
+static int bchar(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("'()+_,-./:=? ", c) != NULL);
+}
+
+/* Copy boundary s[0..n) into out (outn bytes) when valid. 0 or -1. */
+static int boundary_take(const char *s, size_t n, char *out, size_t outn)
+{
+    if (n == 0 || n > HTTP_BOUNDARY_MAX || n >= outn || s[n - 1] == ' ') return -1;
+    for (size_t i = 0; i < n; i++)
+        if (!bchar(s[i])) return -1;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* An RFC 7230 tchar (header names, parameter names, tokens). */
+static int tchar(char c)
+{
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+           (c && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/* One parameter of a header value: at *p (after optional whitespace and
+ * a ';'), name into [*ns, *ne), value (unquoted, escapes kept) into
+ * [*vs, *ve) with *quoted set. Advances *p. 1 when a parameter was read, 0
+ * at the end of the value, -1 when malformed. */
+static int param_next(const char **p, const char *end, const char **ns, const char **ne,
+                      const char **vs, const char **ve, int *quoted)
+{
+    const char *s = *p;
+    while (s < end && (*s == ' ' || *s == '\t')) s++;
+    if (s == end) return 0;
+    if (*s != ';') return -1;
+    s++;
+    while (s < end && (*s == ' ' || *s == '\t')) s++;
+    *ns = s;
+    while (s < end && tchar(*s)) s++;
+    *ne = s;
+    if (*ns == *ne || s == end || *s != '=') return -1;
+    s++;
+    *quoted = s < end && *s == '"';
+    if (*quoted) {
+        s++;
+        *vs = s;
+        while (s < end && *s != '"') {
+            if ((unsigned char)*s < 0x20 && *s != '\t') return -1;
+            if (*s == '\\') {
+                if (++s == end || ((unsigned char)*s < 0x20 && *s != '\t')) return -1;
+            }
+            s++;
+        }
+        if (s == end) return -1;
+        *ve = s++;
+    } else {
+        *vs = s;
+        while (s < end && tchar(*s)) s++;
+        *ve = s;
+        if (*vs == *ve) return -1;
+    }
+    *p = s;
+    return 1;
+}
+
+int http_multipart_boundary(const char *ct, char *out, size_t n)
+{
+    if (!ct) return -1;
+    const char *end = ct + strlen(ct);
+    const char *p = ct + strcspn(ct, ";");
+    const char *ns, *ne, *vs, *ve;
+    int quoted, r, found = 0;
+    /* Every parameter must be well-formed; the first boundary counts. */
+    while ((r = param_next(&p, end, &ns, &ne, &vs, &ve, &quoted)) == 1) {
+        if (found || (size_t)(ne - ns) != 8 || strncasecmp(ns, "boundary", 8) != 0) continue;
+        if (quoted && memchr(vs, '\\', (size_t)(ve - vs))) return -1; /* bchars need no escape */
+        if (boundary_take(vs, (size_t)(ve - vs), out, n)) return -1;
+        found = 1;
+    }
+    return r == 0 && found ? 0 : -1;
+}
+
+/* Decode a quoted-string body [s, e) (backslash escapes) into the arena. */
+static char *unquote(arena *a, const char *s, const char *e)
+{
+    char *out = arena_alloc(a, (size_t)(e - s) + 1);
+    if (!out) return NULL;
+    size_t j = 0;
+    for (; s < e; s++) {
+        if (*s == '\\' && s + 1 < e) s++;
+        out[j++] = *s;
+    }
+    out[j] = '\0';
+    return out;
+}
+
+/* Content-Disposition value [s, e) of a part into its name and filename.
+ * 0, or -1 with *why. */
+static int disposition(arena *a, const char *s, const char *e, http_part *part, const char **why)
+{
+    *why = "a part's Content-Disposition is not form-data with a name";
+    if ((size_t)(e - s) < 9 || strncasecmp(s, "form-data", 9) != 0) return -1;
+    const char *p = s + 9, *ns, *ne, *vs, *ve;
+    int quoted, r, star = 0;
+    while ((r = param_next(&p, e, &ns, &ne, &vs, &ve, &quoted)) == 1) {
+        size_t nl = (size_t)(ne - ns);
+        if (nl == 4 && strncasecmp(ns, "name", 4) == 0) {
+            if (part->name) { *why = "a part names its field twice"; return -1; }
+            if (!(part->name = quoted ? unquote(a, vs, ve) : arena_strndup(a, vs, (size_t)(ve - vs))))
+                goto nomem;
+        } else if (nl == 8 && strncasecmp(ns, "filename", 8) == 0) {
+            if (star) continue; /* filename* wins */
+            if (!(part->filename = quoted ? unquote(a, vs, ve)
+                                          : arena_strndup(a, vs, (size_t)(ve - vs))))
+                goto nomem;
+        } else if (nl == 9 && strncasecmp(ns, "filename*", 9) == 0) {
+            /* RFC 8187: charset ' language ' percent-encoded; UTF-8 only. */
+            size_t vl = (size_t)(ve - vs), dl;
+            if (quoted || vl < 7 || strncasecmp(vs, "utf-8'", 6) != 0) {
+                *why = "a part's filename* is not UTF-8''percent-encoded text";
+                return -1;
+            }
+            const char *q = memchr(vs + 6, '\'', vl - 6);
+            if (!q) { *why = "a part's filename* is not UTF-8''percent-encoded text"; return -1; }
+            char *f = http_urldecode(a, q + 1, (size_t)(ve - q - 1), 0, &dl);
+            if (!f || dl != strlen(f)) {
+                *why = "a part's filename* is not UTF-8''percent-encoded text";
+                return -1;
+            }
+            part->filename = f;
+            star = 1;
+        }
+    }
+    if (r < 0) { *why = "a part's Content-Disposition is malformed"; return -1; }
+    if (!part->name) return -1;
+    return 0;
+nomem:
+    *why = "out of memory";
+    return -1;
+}
+
+/* The header block of a part, from *p to its empty line: fills part. 0
+ * with *p after the empty line, or -1 with *why. */
+static int part_headers(arena *a, const char **p, const char *end, http_part *part,
+                        const char **why)
+{
+    int lines = 0, have_disp = 0;
+    const char *s = *p;
+    for (;;) {
+        const char *eol = NULL;
+        for (const char *q = s; q + 1 < end && q - s <= HTTP_MP_MAX_LINE; q++)
+            if (q[0] == '\r' && q[1] == '\n') { eol = q; break; }
+        if (!eol) { *why = "a part's headers do not end (CRLF) within the limits"; return -1; }
+        if (eol == s) break; /* the empty line */
+        if (++lines > HTTP_MP_MAX_HEADERS) { *why = "a part has too many header lines"; return -1; }
+        for (const char *q = s; q < eol; q++)
+            if (*q == '\0' || *q == '\r' || *q == '\n') {
+                *why = "a part's header holds a control character";
+                return -1;
+            }
+        const char *colon = s;
+        while (colon < eol && tchar(*colon)) colon++;
+        if (colon == s || colon == eol || *colon != ':') {
+            *why = "a part's header line is not name: value";
+            return -1;
+        }
+        const char *v = colon + 1, *ve = eol;
+        while (v < ve && (*v == ' ' || *v == '\t')) v++;
+        while (ve > v && (ve[-1] == ' ' || ve[-1] == '\t')) ve--;
+        size_t nl = (size_t)(colon - s);
+        if (nl == 19 && strncasecmp(s, "Content-Disposition", 19) == 0) {
+            if (have_disp++) { *why = "a part has two Content-Disposition headers"; return -1; }
+            if (disposition(a, v, ve, part, why)) return -1;
+        } else if (nl == 12 && strncasecmp(s, "Content-Type", 12) == 0) {
+            if (part->content_type) { *why = "a part has two Content-Type headers"; return -1; }
+            if (!(part->content_type = arena_strndup(a, v, (size_t)(ve - v)))) {
+                *why = "out of memory";
+                return -1;
+            }
+        }
+        s = eol + 2;
+    }
+    if (!have_disp) { *why = "a part has no Content-Disposition"; return -1; }
+    *p = s + 2;
+    return 0;
+}
+
+int http_parse_multipart(arena *a, const char *boundary, const char *body, size_t len,
+                         http_part *parts, size_t max, size_t *nparts, const char **why)
+{
+    *nparts = 0;
+    *why = "the body is not multipart/form-data";
+    size_t bl = boundary ? strlen(boundary) : 0;
+    if (!bl || bl > HTTP_BOUNDARY_MAX || !body) return -1;
+    /* The delimiter between parts: CRLF "--" boundary (the first has no CRLF). */
+    char delim[HTTP_BOUNDARY_MAX + 5];
+    memcpy(delim, "\r\n--", 4);
+    memcpy(delim + 4, boundary, bl);
+    size_t dl = bl + 4;
+    const char *end = body + len;
+    if (len < dl - 2 + 2 || memcmp(body, delim + 2, dl - 2) != 0) {
+        *why = "the body does not begin with the boundary";
+        return -1;
+    }
+    const char *p = body + dl - 2;
+    for (;;) {
+        /* After a delimiter: CRLF (a part follows) or "--" (the end). */
+        if (end - p >= 2 && p[0] == '-' && p[1] == '-') {
+            p += 2;
+            if (p == end || (end - p >= 2 && p[0] == '\r' && p[1] == '\n')) {
+                if (*nparts == 0) { *why = "the body has no part"; return -1; }
+                return 0;
+            }
+            *why = "the closing boundary is followed by something other than CRLF";
+            return -1;
+        }
+        if (end - p < 2 || p[0] != '\r' || p[1] != '\n') {
+            *why = "a boundary is not followed by CRLF or --";
+            return -1;
+        }
+        p += 2;
+        if (*nparts >= max) { *why = "the body has too many parts"; return -1; }
+        http_part *part = &parts[*nparts];
+        memset(part, 0, sizeof *part);
+        if (part_headers(a, &p, end, part, why)) return -1;
+        const char *next = memmem(p, (size_t)(end - p), delim, dl);
+        if (!next) { *why = "the body ends before its closing boundary"; return -1; }
+        part->data = p;
+        part->len = (size_t)(next - p);
+        (*nparts)++;
+        p = next + dl;
+    }
+}

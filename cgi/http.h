@@ -44,6 +44,7 @@ typedef struct http_req {
     http_kvs    form;          /* application/x-www-form-urlencoded body */
     http_kvs    cookies;
     const char *content_type;  /* media type, lowercased, parameters cut; "" when none */
+    const char *content_type_raw; /* the whole Content-Type header, parameters too; NULL when none */
     const char *body;          /* arena-owned, NUL-terminated; NULL when none */
     size_t      body_len;
     const char *authorization; /* raw header or NULL */
@@ -83,6 +84,44 @@ int http_parse_cookies(arena *a, const char *s, http_kvs *out);
 const char *http_kvs_get(const http_kvs *kvs, const char *key);
 /* Like http_kvs_get, but also the length. */
 const char *http_kvs_getn(const http_kvs *kvs, const char *key, size_t *len);
+
+/* ---- multipart/form-data (RFC 7578), strict ----
+ * A body is "--" boundary CRLF, then parts separated by CRLF "--" boundary
+ * CRLF and closed by CRLF "--" boundary "--" (then nothing, or CRLF and an
+ * epilogue that is ignored). No preamble, no padding after a boundary. A
+ * part is header lines (name ":" value, CRLF each, no folding, at most
+ * HTTP_MP_MAX_HEADERS of at most HTTP_MP_MAX_LINE bytes), an empty line,
+ * and its data. Every part needs Content-Disposition: form-data with a
+ * name; filename (quoted, \ escapes) or filename* (UTF-8''percent-encoded,
+ * preferred) are optional. A delimiter line that is not followed by CRLF or
+ * "--" is malformed, as is a body that ends before the closing delimiter. */
+#define HTTP_BOUNDARY_MAX   70
+#define HTTP_MP_MAX_PARTS   16
+#define HTTP_MP_MAX_HEADERS 8
+#define HTTP_MP_MAX_LINE    1024
+
+/* One part. Strings are arena copies, NUL-free; data points into the body
+ * (binary, len bytes, not NUL-terminated). */
+typedef struct http_part {
+    const char *name;          /* the form field */
+    const char *filename;      /* NULL when not a file */
+    const char *content_type;  /* the part's Content-Type as sent (trimmed), NULL when none */
+    const char *data;
+    size_t      len;
+} http_part;
+
+/* The boundary parameter of a Content-Type value ("multipart/form-data;
+ * boundary=XYZ", quoted or not, name case-insensitive) into out (n bytes,
+ * at least HTTP_BOUNDARY_MAX + 1). 0, or -1 when there is none or it is not
+ * 1..70 RFC 2046 bchars (not ending in a space). */
+int http_multipart_boundary(const char *content_type, char *out, size_t n);
+
+/* Parse body[0..len) as multipart/form-data with `boundary` into parts (at
+ * most max; more is an error). 0 with *nparts set, or -1 with *why (a
+ * static message) for malformed input, too many parts, or out of memory.
+ * Never reads outside body. */
+int http_parse_multipart(arena *a, const char *boundary, const char *body, size_t len,
+                         http_part *parts, size_t max, size_t *nparts, const char **why);
 
 /* Response helpers. Headers are refused (return -1) if name or value holds
  * CR, LF or NUL, so no request text can split a response. */

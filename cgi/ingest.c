@@ -15,7 +15,7 @@
 
 /* ---------------------------------------------------------------- fields */
 
-typedef enum ftype { F_STRING, F_INT, F_NUMBER, F_OBJECT, F_ANY, F_TIME } ftype;
+typedef enum ftype { F_STRING, F_INT, F_NUMBER, F_OBJECT, F_ANY, F_TIME, F_BOOL } ftype;
 
 typedef struct field {
     const char        *name;
@@ -62,6 +62,15 @@ static const field session_fields[] = {
     { "method", F_STRING, 0, 16, NULL },
     { "url", F_STRING, 0, 2 * KB, NULL },
     { "route_id", F_STRING, 0, 200, NULL },
+    { "devmode", F_BOOL, 0, 0, NULL },
+    { NULL, 0, 0, 0, NULL }
+};
+
+/* PATCH /api/v1/sessions/{id}: what an operator may edit. */
+static const field patch_fields[] = {
+    { "name", F_STRING, 0, 500, NULL },
+    { "description", F_STRING, 0, 10 * KB, NULL },
+    { "metadata", F_OBJECT, 0, 0, NULL },
     { NULL, 0, 0, 0, NULL }
 };
 
@@ -233,6 +242,10 @@ static int validate(const cJSON *obj, const field *fields, const char *prefix, i
                             "%s must be an RFC 3339 time or milliseconds since 1970", name);
             break;
         }
+        case F_BOOL:
+            if (!cJSON_IsBool(m))
+                return fail(err, 422, "invalid_field", name, "%s must be true or false", name);
+            break;
         case F_ANY:
             if (!utf8_json_valid(m))
                 return fail(err, 422, "invalid_field", name, "%s holds text that is not valid UTF-8",
@@ -296,9 +309,116 @@ static char *json_text(const cJSON *obj, const char *key, const char *dflt)
     return cJSON_PrintUnformatted(v);
 }
 
+/* --------------------------------------------------------------- secrets */
+
+/* Is j a secret marker: an object whose one member is "$secret"? */
+static int secret_marker(const cJSON *j)
+{
+    return cJSON_IsObject(j) && j->child && !j->child->next && j->child->string &&
+           strcmp(j->child->string, INGEST_SECRET_KEY) == 0;
+}
+
+/* Replace every marker below j (j itself is never replaced: callers pass a
+ * container) with "****" (mask) or with the marker's value, itself
+ * unwrapped (unwrap). Returns how many, or -1 when out of memory (j is then
+ * partly replaced). */
+static int secrets_walk(cJSON *j, int unwrap)
+{
+    int n = 0;
+    for (cJSON *m = j ? j->child : NULL; m;) {
+        cJSON *next = m->next;
+        if (secret_marker(m)) {
+            cJSON *with;
+            if (unwrap) {
+                with = cJSON_DetachItemViaPointer(m, m->child);
+                int inner = with ? secrets_walk(with, 1) : 0;
+                if (inner < 0) { cJSON_Delete(with); return -1; }
+                n += inner;
+            } else {
+                with = cJSON_CreateString(INGEST_SECRET_MASK);
+            }
+            if (!with) return -1;
+            /* The replacement takes the marker's key (none in an array). */
+            char *key = NULL;
+            if (cJSON_IsObject(j) && m->string) {
+                size_t kn = strlen(m->string) + 1;
+                key = cJSON_malloc(kn);
+                if (!key) { cJSON_Delete(with); return -1; }
+                memcpy(key, m->string, kn);
+            }
+            if (!(with->type & cJSON_StringIsConst)) cJSON_free(with->string);
+            with->type &= ~cJSON_StringIsConst;
+            with->string = key;
+            if (!cJSON_ReplaceItemViaPointer(j, m, with)) {
+                cJSON_Delete(with);
+                return -1;
+            }
+            n++;
+        } else if (cJSON_IsObject(m) || cJSON_IsArray(m)) {
+            int k = secrets_walk(m, unwrap);
+            if (k < 0) return -1;
+            n += k;
+        }
+        m = next;
+    }
+    return n;
+}
+
+int ingest_secrets_mask(cJSON *j)
+{
+    return secrets_walk(j, 0);
+}
+
+int ingest_secrets_unwrap(cJSON *j)
+{
+    return secrets_walk(j, 1);
+}
+
+/* A copy of in with its secrets masked, or NULL (out of memory, *err set). */
+static cJSON *masked_copy(const cJSON *in, ingest_err *err)
+{
+    cJSON *m = cJSON_Duplicate(in, 1);
+    if (!m || ingest_secrets_mask(m) < 0) {
+        cJSON_Delete(m);
+        fail(err, 500, "internal", NULL, "out of memory");
+        return NULL;
+    }
+    return m;
+}
+
+/* One audit row (no status change). 0 or -1. */
+static int audit(db *d, int64_t now, const char *actor, const char *action, const char *sid,
+                 const char *detail)
+{
+    sqlite3_stmt *st = db_stmt(d, SQL_AUDIT_INSERT);
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, now);
+    db_bind_text(st, 2, actor);
+    db_bind_text(st, 3, action);
+    db_bind_text(st, 4, sid);
+    sqlite3_bind_null(st, 5);
+    sqlite3_bind_null(st, 6);
+    db_bind_text(st, 7, detail);
+    return db_exec(st);
+}
+
 /* -------------------------------------------------------------- sessions */
 
+static int session_create(db *d, const cJSON *in, const char *actor, char *id_out,
+                          ingest_err *err);
+
 int ingest_session_create(db *d, const cJSON *in, const char *actor, char *id_out,
+                          ingest_err *err)
+{
+    cJSON *m = masked_copy(in, err);
+    if (!m) return -1;
+    int rc = session_create(d, m, actor, id_out, err);
+    cJSON_Delete(m);
+    return rc;
+}
+
+/* ingest_session_create on a body whose secrets are masked already. */
+static int session_create(db *d, const cJSON *in, const char *actor, char *id_out,
                           ingest_err *err)
 {
     int rc = -1;
@@ -365,6 +485,20 @@ int ingest_session_create(db *d, const cJSON *in, const char *actor, char *id_ou
         goto out;
     }
     if (src != SQLITE_DONE) goto dberr;
+
+    /* devmode, and agent_ids: its own agent, and its agent in its caller's. */
+    st = db_stmt(d, SQL_SESSION_SET_CREATE_EXTRAS);
+    if (!st) goto dberr;
+    db_bind_text(st, 1, id_out);
+    sqlite3_bind_int(st, 2, cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "devmode")));
+    if (db_exec(st)) goto dberr;
+    if (parent) {
+        st = db_stmt(d, SQL_SESSION_ADD_AGENT);
+        if (!st) goto dberr;
+        db_bind_text(st, 1, parent);
+        db_bind_text(st, 2, str(in, "agent", ""));
+        if (db_exec(st)) goto dberr;
+    }
 
     st = db_stmt(d, SQL_AUDIT_INSERT);
     if (!st) goto dberr;
@@ -501,9 +635,37 @@ static int toolcall_state(db *d, const char *sid, const char *tcid, char state[2
     return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Apply one validated event inside the open transaction. */
-static int apply_event(db *d, const char *sid, const cJSON *ev, const char *actor, int64_t now,
-                       char status[16], cJSON *ids, ingest_err *err)
+/* Keep the arguments of tool call tcid as orig (the event as sent) has them,
+ * secrets unwrapped, when they hold any (tool_call_secrets). 0 or -1. */
+static int store_secret_args(db *d, const char *sid, const char *tcid, const cJSON *orig)
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(orig, "arguments");
+    if (!a) return 0;
+    cJSON *wrap = cJSON_CreateArray(), *copy = cJSON_Duplicate(a, 1);
+    if (!wrap || !copy) { cJSON_Delete(wrap); cJSON_Delete(copy); return -1; }
+    cJSON_AddItemToArray(wrap, copy); /* a container, so a marker at the top unwraps too */
+    int n = ingest_secrets_unwrap(wrap), rc = n < 0 ? -1 : 0;
+    if (n > 0) {
+        char *text = cJSON_PrintUnformatted(wrap->child);
+        sqlite3_stmt *st = text ? db_stmt(d, SQL_TOOLCALL_SECRET_INSERT) : NULL;
+        if (st) {
+            db_bind_text(st, 1, sid);
+            db_bind_text(st, 2, tcid);
+            db_bind_text(st, 3, text);
+        }
+        rc = st ? db_exec(st) : -1;
+        cJSON_free(text);
+    }
+    cJSON_Delete(wrap);
+    return rc;
+}
+
+/* Apply one validated event inside the open transaction. ev has its secrets
+ * masked; orig (NULL when there is none) is the event as sent, whose
+ * tool-call arguments are kept unmasked apart. */
+static int apply_event(db *d, const char *sid, const cJSON *ev, const cJSON *orig,
+                       const char *actor, int64_t now, char status[16], cJSON *ids,
+                       ingest_err *err)
 {
     ev_type t = event_type(ev);
     const char *client_id = str(ev, "id", NULL);
@@ -684,6 +846,14 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const char *acto
         int e = db_exec(st);
         cJSON_free(args);
         if (e) goto dberr;
+        if (orig && store_secret_args(d, sid, tcid, orig)) goto dberr;
+        if (str(ev, "called_session_id", NULL)) {
+            st = db_stmt(d, SQL_SESSION_ADD_CALLED_AGENT);
+            if (!st) goto dberr;
+            db_bind_text(st, 1, sid);
+            db_bind_text(st, 2, str(ev, "called_session_id", NULL));
+            if (db_exec(st)) goto dberr;
+        }
         if (strcmp(state, "running") == 0) {
             st = db_stmt(d, SQL_SESSION_ADD_EXECUTING);
             if (!st) goto dberr;
@@ -756,11 +926,26 @@ out:
     return rc;
 }
 
+static int events_apply(db *d, const char *sid, const cJSON *in, const cJSON *orig,
+                        const char *actor, ingest_result *res, cJSON **ids_out, ingest_err *err);
+
 int ingest_events(db *d, const char *sid, const cJSON *in, const char *actor,
                   ingest_result *res, cJSON **ids_out, ingest_err *err)
 {
     memset(res, 0, sizeof *res);
     if (ids_out) *ids_out = NULL;
+    cJSON *m = masked_copy(in, err);
+    if (!m) return -1;
+    int rc = events_apply(d, sid, m, in, actor, res, ids_out, err);
+    cJSON_Delete(m);
+    return rc;
+}
+
+/* ingest_events on in (secrets masked); orig is the body as sent, of the
+ * same shape (a copy before masking), for the unmasked tool-call arguments. */
+static int events_apply(db *d, const char *sid, const cJSON *in, const cJSON *orig,
+                        const char *actor, ingest_result *res, cJSON **ids_out, ingest_err *err)
+{
     const cJSON *list = cJSON_GetObjectItemCaseSensitive(in, "events");
     int batch = list != NULL;
     if (batch) {
@@ -797,8 +982,9 @@ int ingest_events(db *d, const char *sid, const cJSON *in, const char *actor,
         return fail(err, 500, "internal", NULL, "database error");
     }
     const cJSON *ev = batch ? list->child : in;
-    for (; ev; ev = batch ? ev->next : NULL) {
-        int r = apply_event(d, sid, ev, actor, now, res->status, ids, err);
+    const cJSON *o = batch ? cJSON_GetObjectItemCaseSensitive(orig, "events")->child : orig;
+    for (; ev; ev = batch ? ev->next : NULL, o = batch && o ? o->next : NULL) {
+        int r = apply_event(d, sid, ev, o, actor, now, res->status, ids, err);
         if (r < 0) {
             db_rollback(d);
             cJSON_Delete(ids);
@@ -828,7 +1014,6 @@ int ingest_resolve_call(db *d, const char *sid, const char *tcid, const char *ex
     memset(res, 0, sizeof *res);
     if ((result == NULL) == (error == NULL))
         return fail(err, 422, "invalid_body", NULL, "send either a result or an error");
-    if (error && validate(error, ev_tool_error, "error", err)) return -1;
     if (result && !utf8_json_valid(result))
         return fail(err, 422, "invalid_field", "result", "result holds text that is not valid UTF-8");
 
@@ -839,6 +1024,9 @@ int ingest_resolve_call(db *d, const char *sid, const char *tcid, const char *ex
     if (client_id) cJSON_AddStringToObject(ev, "id", client_id);
     cJSON_AddItemToObject(ev, result ? "result" : "error",
                           cJSON_Duplicate(result ? result : error, 1));
+    if (ingest_secrets_mask(ev) < 0) { fail(err, 500, "internal", NULL, "out of memory"); goto out; }
+    if (error && validate(cJSON_GetObjectItemCaseSensitive(ev, "error"), ev_tool_error, "error", err))
+        goto out;
 
     if (db_begin(d)) { fail(err, 503, "busy", NULL, "the database is busy; retry"); goto out; }
     int e = session_status(d, sid, res->status);
@@ -877,7 +1065,7 @@ int ingest_resolve_call(db *d, const char *sid, const char *tcid, const char *ex
              "tool call \"%.64s\" is %s, not %s", tcid, state, expect);
         goto rollback;
     }
-    if (apply_event(d, sid, ev, actor, db_now_ms(), res->status, ids, err) < 0) goto rollback;
+    if (apply_event(d, sid, ev, NULL, actor, db_now_ms(), res->status, ids, err) < 0) goto rollback;
     res->accepted = 1;
     if (strcmp(expect, "waiting_for_human") == 0 && strcmp(res->status, "paused") == 0 &&
         lifecycle_apply(d, sid, LC_RESUME, actor, "task completed", NULL, res->status) != LC_OK)
@@ -893,4 +1081,272 @@ out:
     cJSON_Delete(ev);
     cJSON_Delete(ids);
     return rc;
+}
+
+/* ------------------------------------------------ edits (API v1, issue 7) */
+
+int ingest_session_patch(db *d, const char *sid, const cJSON *in_raw, const char *actor,
+                         ingest_err *err)
+{
+    int rc = -1;
+    char *metadata = NULL;
+    cJSON *in = masked_copy(in_raw, err);
+    if (!in) return -1;
+    if (validate(in, patch_fields, "", err)) goto out;
+    char detail[64] = "";
+    for (const cJSON *m = in->child; m; m = m->next) {
+        if (cJSON_IsNull(m) || strstr(detail, m->string)) continue;
+        size_t len = strlen(detail);
+        snprintf(detail + len, sizeof detail - len, "%s%s", len ? ", " : "", m->string);
+    }
+    if (!*detail) {
+        fail(err, 422, "invalid_body", NULL, "send at least one of name, description, metadata");
+        goto out;
+    }
+    const cJSON *md = cJSON_GetObjectItemCaseSensitive(in, "metadata");
+    if (cJSON_IsObject(md) && !(metadata = cJSON_PrintUnformatted(md))) {
+        fail(err, 500, "internal", NULL, "out of memory");
+        goto out;
+    }
+    if (db_begin(d)) { fail(err, 503, "busy", NULL, "the database is busy; retry"); goto out; }
+    int64_t now = db_now_ms();
+    sqlite3_stmt *st = db_stmt(d, SQL_SESSION_PATCH);
+    if (!st) goto dberr;
+    db_bind_text(st, 1, sid);
+    db_bind_text(st, 2, str(in, "name", NULL));
+    db_bind_text(st, 3, str(in, "description", NULL));
+    db_bind_text(st, 4, metadata);
+    sqlite3_bind_int64(st, 5, now);
+    if (db_exec(st)) goto dberr;
+    if (sqlite3_changes(db_handle(d)) == 0) {
+        db_rollback(d);
+        fail(err, 404, "not_found", NULL, "no session \"%.64s\"", sid);
+        goto out;
+    }
+    if (audit(d, now, actor, "edit", sid, detail) || db_commit(d)) goto dberr;
+    rc = 0;
+    goto out;
+dberr:
+    fail(err, 500, "internal", NULL, "database error: %s", db_errmsg(d));
+    db_rollback(d);
+out:
+    cJSON_free(metadata);
+    cJSON_Delete(in);
+    return rc;
+}
+
+/* A log line of POST /api/v1/sessions/{id}/logs. */
+static const field log_fields[] = {
+    { "severity", F_STRING, 0, 0, severities },
+    { "body", F_STRING, 1, 64 * KB, NULL },
+    { "time", F_TIME, 0, 0, NULL },
+    { NULL, 0, 0, 0, NULL }
+};
+
+int ingest_logs(db *d, const char *sid, const cJSON *in_raw, const char *actor, cJSON **ids_out,
+                ingest_err *err)
+{
+    int rc = -1;
+    *ids_out = NULL;
+    cJSON *ids = NULL, *in = masked_copy(in_raw, err);
+    if (!in) return -1;
+    const cJSON *list = cJSON_GetObjectItemCaseSensitive(in, "logs");
+    if (list) {
+        if (!cJSON_IsArray(list)) {
+            fail(err, 422, "invalid_field", "logs", "logs must be an array");
+            goto out;
+        }
+        for (const cJSON *m = in->child; m; m = m->next)
+            if (strcmp(m->string, "logs") != 0) {
+                fail(err, 422, "unknown_field", m->string,
+                     "a batch has only \"logs\"; unknown field \"%.40s\"", m->string);
+                goto out;
+            }
+        int n = cJSON_GetArraySize(list), i = 0;
+        if (n == 0) { fail(err, 422, "invalid_field", "logs", "logs is empty"); goto out; }
+        if (n > INGEST_MAX_BATCH) {
+            fail(err, 413, "batch_too_large", "logs", "at most %d log lines per request",
+                 INGEST_MAX_BATCH);
+            goto out;
+        }
+        char prefix[32];
+        for (const cJSON *l = list->child; l; l = l->next, i++) {
+            snprintf(prefix, sizeof prefix, "logs[%d]", i);
+            if (validate(l, log_fields, prefix, err)) goto out;
+        }
+    } else if (validate(in, log_fields, "", err)) {
+        goto out;
+    }
+    if (!(ids = cJSON_CreateArray())) { fail(err, 500, "internal", NULL, "out of memory"); goto out; }
+    if (db_begin(d)) { fail(err, 503, "busy", NULL, "the database is busy; retry"); goto out; }
+    int64_t now = db_now_ms();
+    char status[16];
+    int e = session_status(d, sid, status);
+    if (e) {
+        db_rollback(d);
+        if (e > 0) fail(err, 404, "not_found", NULL, "no session \"%.64s\"", sid);
+        else fail(err, 500, "internal", NULL, "database error");
+        goto out;
+    }
+    /* As a `log` event: the first activity of a pending session starts it. */
+    if (strcmp(status, "pending") == 0 &&
+        lifecycle_apply(d, sid, LC_START, actor, NULL, NULL, status) != LC_OK)
+        goto dberr;
+    for (const cJSON *l = list ? list->child : in; l; l = list ? l->next : NULL) {
+        sqlite3_stmt *st = db_stmt(d, SQL_LOG_INSERT_ID);
+        if (!st) goto dberr;
+        db_bind_text(st, 1, sid);
+        sqlite3_bind_int64(st, 2, time_ms(l, "time", now));
+        db_bind_text(st, 3, str(l, "severity", "info"));
+        db_bind_text(st, 4, str(l, "body", ""));
+        int s = db_step(st);
+        int64_t id = s == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+        sqlite3_reset(st);
+        if (s != SQLITE_ROW) goto dberr;
+        cJSON_AddItemToArray(ids, cJSON_CreateNumber((double)id));
+    }
+    sqlite3_stmt *t = db_stmt(d, SQL_SESSION_TOUCH);
+    if (!t) goto dberr;
+    db_bind_text(t, 1, sid);
+    sqlite3_bind_int64(t, 2, now);
+    if (db_exec(t) || db_commit(d)) goto dberr;
+    *ids_out = ids;
+    ids = NULL;
+    rc = 0;
+    goto out;
+dberr:
+    fail(err, 500, "internal", NULL, "database error: %s", db_errmsg(d));
+    db_rollback(d);
+out:
+    cJSON_Delete(ids);
+    cJSON_Delete(in);
+    return rc;
+}
+
+/* Run a bound DELETE ... RETURNING client_id, is_error statement to its
+ * end, adding the rows to *n and the error events among them to *errors.
+ * 0 or -1. */
+static int delete_returning(sqlite3_stmt *st, int *n, int *errors)
+{
+    int rc;
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        (*n)++;
+        *errors += sqlite3_column_int(st, 1) != 0;
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int ingest_event_delete(db *d, const char *sid, int64_t eid, const char *actor, ingest_err *err)
+{
+    if (db_begin(d)) return fail(err, 503, "busy", NULL, "the database is busy; retry");
+    int64_t now = db_now_ms();
+    char type[24] = "", tcid[160] = "", state[24] = "";
+    sqlite3_stmt *st = db_stmt(d, SQL_EVENT_META);
+    if (!st) goto dberr;
+    db_bind_text(st, 1, sid);
+    sqlite3_bind_int64(st, 2, eid);
+    int rc = db_step(st);
+    if (rc == SQLITE_ROW) {
+        const char *c0 = (const char *)sqlite3_column_text(st, 0);
+        const char *c1 = (const char *)sqlite3_column_text(st, 1);
+        const char *c2 = (const char *)sqlite3_column_text(st, 2);
+        snprintf(type, sizeof type, "%s", c0 ? c0 : "");
+        snprintf(tcid, sizeof tcid, "%s", c1 ? c1 : "");
+        snprintf(state, sizeof state, "%s", c2 ? c2 : "");
+    }
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) {
+        db_rollback(d);
+        return fail(err, 404, "not_found", NULL, "no event %lld in this session", (long long)eid);
+    }
+    if (rc != SQLITE_ROW) goto dberr;
+    int is_call = strcmp(type, "tool_call") == 0 && *tcid;
+    /* A call still executing or waiting is part of the session's state
+     * (pause and cancel wait on it, a task or client answers it). */
+    if (is_call && (!strcmp(state, "running") || !strcmp(state, "waiting_for_client") ||
+                    !strcmp(state, "waiting_for_human"))) {
+        db_rollback(d);
+        return fail(err, 409, "tool_call_active", NULL,
+                    "tool call \"%.64s\" is %s: delete it once it has ended", tcid, state);
+    }
+    int n = 0, errors = 0;
+    /* Idempotency keys first, while the events still name them. */
+    st = db_stmt(d, SQL_EVENT_KEY_DELETE);
+    if (!st) goto dberr;
+    db_bind_text(st, 1, sid);
+    sqlite3_bind_int64(st, 2, eid);
+    db_bind_text(st, 3, is_call ? tcid : NULL);
+    if (db_exec(st)) goto dberr;
+    st = db_stmt(d, SQL_EVENT_DELETE);
+    if (!st) goto dberr;
+    db_bind_text(st, 1, sid);
+    sqlite3_bind_int64(st, 2, eid);
+    if (delete_returning(st, &n, &errors)) goto dberr;
+    if (is_call) {
+        /* Its results are part of the same activity entry: they go too. */
+        st = db_stmt(d, SQL_EVENT_DELETE_RESULTS);
+        if (!st) goto dberr;
+        db_bind_text(st, 1, sid);
+        db_bind_text(st, 2, tcid);
+        if (delete_returning(st, &n, &errors)) goto dberr;
+        st = db_stmt(d, SQL_TOOLCALL_DELETE);
+        if (!st) goto dberr;
+    } else if (strcmp(type, "tool_result") == 0 && *tcid) {
+        st = db_stmt(d, SQL_TOOLCALL_CLEAR_RESULT);
+        if (!st) goto dberr;
+    } else {
+        st = NULL;
+    }
+    if (st) {
+        db_bind_text(st, 1, sid);
+        db_bind_text(st, 2, tcid);
+        if (db_exec(st)) goto dberr;
+    }
+    st = db_stmt(d, SQL_SESSION_EVENTS_DELETED);
+    if (!st) goto dberr;
+    db_bind_text(st, 1, sid);
+    sqlite3_bind_int(st, 2, n);
+    sqlite3_bind_int(st, 3, errors);
+    sqlite3_bind_int64(st, 4, now);
+    if (db_exec(st)) goto dberr;
+    char detail[64];
+    snprintf(detail, sizeof detail, "event %lld (%s)", (long long)eid, type);
+    if (audit(d, now, actor, "delete_event", sid, detail) || db_commit(d)) goto dberr;
+    return 0;
+dberr:
+    fail(err, 500, "internal", NULL, "database error: %s", db_errmsg(d));
+    db_rollback(d);
+    return -1;
+}
+
+int ingest_event_hide(db *d, const char *sid, int64_t eid, const char *reason, const char *actor,
+                      ingest_err *err)
+{
+    if (db_begin(d)) return fail(err, 503, "busy", NULL, "the database is busy; retry");
+    int64_t now = db_now_ms();
+    sqlite3_stmt *st = db_stmt(d, SQL_EVENT_SET_HIDDEN);
+    if (!st) goto dberr;
+    db_bind_text(st, 1, sid);
+    sqlite3_bind_int64(st, 2, eid);
+    db_bind_text(st, 3, reason);
+    if (db_exec(st)) goto dberr;
+    if (sqlite3_changes(db_handle(d)) == 0) {
+        db_rollback(d);
+        return fail(err, 404, "not_found", NULL, "no event %lld in this session", (long long)eid);
+    }
+    st = db_stmt(d, SQL_SESSION_TOUCH);
+    if (!st) goto dberr;
+    db_bind_text(st, 1, sid);
+    sqlite3_bind_int64(st, 2, now);
+    if (db_exec(st)) goto dberr;
+    char detail[48];
+    snprintf(detail, sizeof detail, "event %lld", (long long)eid);
+    if (audit(d, now, actor, reason ? "hide_event" : "unhide_event", sid, detail) || db_commit(d))
+        goto dberr;
+    return 0;
+dberr:
+    fail(err, 500, "internal", NULL, "database error: %s", db_errmsg(d));
+    db_rollback(d);
+    return -1;
 }

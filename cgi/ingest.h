@@ -7,6 +7,7 @@
 
 #include <cjson/cJSON.h>
 #include <stddef.h>
+#include <stdint.h>
 
 struct db;
 
@@ -60,5 +61,56 @@ int ingest_resolve_call(struct db *d, const char *id, const char *tool_call_id,
 
 /* Is s a valid client-chosen id ([A-Za-z0-9_-]{1,64})? */
 int ingest_id_valid(const char *s);
+
+/* ---- secrets ----
+ * A runtime marks a value secret by sending the object {"$secret": value}
+ * (exactly one member) in its place, anywhere in a session-create body, an
+ * event, a log line, a client tool result or a PATCH. Every ingest entry
+ * point masks such objects to the string "****" before validating and
+ * storing, so nothing shown or searched ever holds the value. Only the
+ * arguments of a tool call are also kept as sent, secrets unwrapped to
+ * their values, in tool_call_secrets (read by the client-tool-calls API). */
+#define INGEST_SECRET_KEY  "$secret"
+#define INGEST_SECRET_MASK "****"
+
+/* Replace every secret marker inside container j (an object or array; j
+ * itself is left) with "****". Returns how many, or -1 (out of memory). */
+int ingest_secrets_mask(cJSON *j);
+/* Replace every secret marker inside container j with its value (markers
+ * within the value unwrapped too). Returns how many, or -1. */
+int ingest_secrets_unwrap(cJSON *j);
+
+/* ---- edits ---- */
+
+/* PATCH a session: {"name"?, "description"?, "metadata"? (object, replaces
+ * the old one)}; null members and absent ones keep their value; at least
+ * one must be given. Secrets are masked. Audited as "edit" by `actor`. 0,
+ * or -1 with *err (404, 422). */
+int ingest_session_patch(struct db *d, const char *id, const cJSON *in, const char *actor,
+                         ingest_err *err);
+
+/* Append log lines to session `id`: one {"severity"?, "body", "time"?} or
+ * {"logs":[...]} (1 to INGEST_MAX_BATCH), validated whole, written in one
+ * transaction (a pending session starts, as for a `log` event). *ids
+ * receives the new log ids (caller owns). 0, or -1 with *err (404, 413,
+ * 422); on -1 nothing was written. */
+int ingest_logs(struct db *d, const char *id, const cJSON *in, const char *actor, cJSON **ids,
+                ingest_err *err);
+
+/* Delete event `event_id` of session `id` from every table that holds it:
+ * events (and search_events, by trigger), for a tool_call event its
+ * tool_calls row, its unmasked arguments and its tool_result events, for a
+ * tool_result event the result kept on its call; idempotency keys; the
+ * session's error count and feed count follow. Audited as "delete_event".
+ * 0, or -1 with *err (404 no such event here, 409 tool_call_active when the
+ * call is running or waiting). */
+int ingest_event_delete(struct db *d, const char *id, int64_t event_id, const char *actor,
+                        ingest_err *err);
+
+/* Hide event `event_id` of session `id` with `reason` ("manual"), or unhide
+ * it (reason NULL). Audited as "hide_event" / "unhide_event". 0, or -1 with
+ * *err (404). */
+int ingest_event_hide(struct db *d, const char *id, int64_t event_id, const char *reason,
+                      const char *actor, ingest_err *err);
 
 #endif

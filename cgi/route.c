@@ -5,15 +5,18 @@
 #include <string.h>
 
 #include "handlers.h"
+#include "openapi.h"
 
 #define GET  HTTP_GET
 #define POST HTTP_POST
 #define DEL  HTTP_DELETE
 #define PUT  HTTP_PUT
+#define PATCH HTTP_PATCH
 
 const route route_table[] = {
     /* method  pattern                              permission    flags                   handler */
     { GET,  "/healthz",                             PERM_NONE,    ROUTE_API,              h_health },
+    { GET,  "/api/v1/openapi.json",                 PERM_NONE,    ROUTE_API,              h_openapi },
     { GET,  "/",                                    PERM_NONE,    ROUTE_PAGE,             h_root },
     { GET,  "/login",                               PERM_NONE,    ROUTE_PAGE,             h_login_form },
     { POST, "/login",                               PERM_NONE,    ROUTE_PAGE,             h_login_post },
@@ -59,6 +62,12 @@ const route route_table[] = {
     { GET,  "/api/v1/sessions/{id}",                PERM_READ,    ROUTE_API,              h_api_session_get },
     { POST, "/api/v1/sessions/{id}/events",         PERM_RUNTIME, ROUTE_API,              h_api_events_append },
     { GET,  "/api/v1/sessions/{id}/events",         PERM_READ,    ROUTE_API,              h_api_events_list },
+    /* API v1, issue 7: edit a session; one event (h_api_sessions.c). */
+    { PATCH, "/api/v1/sessions/{id}",               PERM_WRITE,   ROUTE_API,              h_api_session_patch },
+    { GET,  "/api/v1/sessions/{id}/events/{eid}",   PERM_READ,    ROUTE_API,              h_api_event_get },
+    { DEL,  "/api/v1/sessions/{id}/events/{eid}",   PERM_WRITE,   ROUTE_API,              h_api_event_delete },
+    { POST, "/api/v1/sessions/{id}/events/{eid}/hide", PERM_WRITE, ROUTE_API,             h_api_event_hide },
+    { POST, "/api/v1/sessions/{id}/events/{eid}/unhide", PERM_WRITE, ROUTE_API,           h_api_event_unhide },
     { DEL,  "/api/v1/sessions/{id}",                PERM_DELETE,  ROUTE_API,              h_api_delete },
     { POST, "/api/v1/sessions/{id}/pause",          PERM_PAUSE,   ROUTE_API,              h_api_pause },
     { POST, "/api/v1/sessions/{id}/resume",         PERM_PAUSE,   ROUTE_API,              h_api_resume },
@@ -73,6 +82,7 @@ const route route_table[] = {
     { GET,  "/api/v1/sessions/{id}/artifacts/{aid}", PERM_READ,   ROUTE_API,              h_api_artifact_get },
     { GET,  "/api/v1/sessions/{id}/artifacts/{aid}/download", PERM_READ, ROUTE_API,       h_artifact_download },
     { GET,  "/api/v1/sessions/{id}/logs",           PERM_READ,    ROUTE_API,              h_api_logs_list },
+    { POST, "/api/v1/sessions/{id}/logs",           PERM_RUNTIME, ROUTE_API,              h_api_logs_append },
     { PUT,  "/api/v1/sessions/{id}/report",         PERM_RUNTIME, ROUTE_API,              h_api_report_put },
     { GET,  "/api/v1/sessions/{id}/report",         PERM_READ,    ROUTE_API,              h_report_get },
     { POST, "/api/v1/sessions/{id}/evals",          PERM_RUNTIME, ROUTE_API,              h_api_eval_create },

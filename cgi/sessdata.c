@@ -59,7 +59,8 @@ static const struct {
 } parts[] = {
     { "events", SD_EVENTS }, { "messages", SD_MESSAGES }, { "children", SD_CHILDREN },
     { "trace", SD_TRACE },   { "logs", SD_LOGS },         { "artifacts", SD_ARTIFACTS },
-    { "evals", SD_EVALS },   { "agents", SD_AGENTS },
+    { "evals", SD_EVALS },   { "agents", SD_AGENTS },       { "timeline", SD_TIMELINE },
+    { "user_data", SD_USER_DATA },
 };
 
 int sessdata_include_parse(const char *list, unsigned *mask, char *bad, size_t n)
@@ -166,6 +167,96 @@ static int add_rows(db *d, cJSON *o, const char *key, db_sql_id sql, const char 
     return rows_into(st, cJSON_AddArrayToObject(o, key), limit, NULL);
 }
 
+/* o["timeline"]: the spans of TRACE_SPANS (by start) as a forest, each
+ * span with "children" (by start) when it has any; a span whose parent is
+ * not among them, or that would close a cycle of parent ids, is a root. */
+static int add_timeline(db *d, cJSON *o, const char *id)
+{
+    cJSON *flat = cJSON_CreateArray();
+    if (!flat) return -1;
+    sqlite3_stmt *st = db_stmt(d, SQL_TRACE_SPANS);
+    if (!st) { cJSON_Delete(flat); return -1; }
+    db_bind_text(st, 1, id);
+    sqlite3_bind_int(st, 2, SD_INCLUDE_LIST_MAX);
+    if (rows_into(st, flat, SD_INCLUDE_LIST_MAX, NULL)) { cJSON_Delete(flat); return -1; }
+    int n = cJSON_GetArraySize(flat), rc = -1;
+    cJSON **span = calloc((size_t)n + 1, sizeof *span);
+    int *parent = calloc((size_t)n + 1, sizeof *parent);
+    cJSON *roots = cJSON_AddArrayToObject(o, "timeline");
+    if (!span || !parent || !roots) goto out;
+    int i = 0;
+    for (cJSON *s = flat->child; s; s = s->next) span[i++] = s;
+    for (i = 0; i < n; i++) {
+        const cJSON *p = cJSON_GetObjectItemCaseSensitive(span[i], "parent_span_id");
+        parent[i] = -1;
+        for (int k = 0; cJSON_IsString(p) && k < n; k++) {
+            const cJSON *sid = cJSON_GetObjectItemCaseSensitive(span[k], "span_id");
+            if (k != i && cJSON_IsString(sid) && strcmp(sid->valuestring, p->valuestring) == 0) {
+                parent[i] = k;
+                break;
+            }
+        }
+    }
+    /* Break cycles: walking up from i must end within n steps without
+     * coming back to i. */
+    for (i = 0; i < n; i++) {
+        int k = parent[i], steps = 0;
+        while (k >= 0 && k != i && steps++ < n) k = parent[k];
+        if (k == i) parent[i] = -1;
+    }
+    for (i = 0; i < n; i++) cJSON_DetachItemViaPointer(flat, span[i]);
+    for (i = 0; i < n; i++) {
+        cJSON *to = roots;
+        if (parent[i] >= 0) {
+            to = cJSON_GetObjectItemCaseSensitive(span[parent[i]], "children");
+            if (!to) to = cJSON_AddArrayToObject(span[parent[i]], "children");
+        }
+        if (!to) { /* out of memory: the rest are freed below */
+            for (int k = i; k < n; k++) cJSON_Delete(span[k]);
+            goto out;
+        }
+        cJSON_AddItemToArray(to, span[i]);
+    }
+    rc = 0;
+out:
+    free(span);
+    free(parent);
+    cJSON_Delete(flat);
+    return rc;
+}
+
+/* o["user_data"]: the session's user data as JSON. */
+static int add_user_data(db *d, cJSON *o, const char *id)
+{
+    sqlite3_stmt *st = db_stmt(d, SQL_SESSION_USER_DATA);
+    if (!st) return -1;
+    db_bind_text(st, 1, id);
+    int rc = db_step(st);
+    cJSON *row = rc == SQLITE_ROW ? db_row_json(st) : NULL;
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return cJSON_AddNullToObject(o, "user_data") ? 0 : -1;
+    if (!row) return -1;
+    cJSON *v = cJSON_DetachItemFromObjectCaseSensitive(row, "user_data");
+    cJSON_Delete(row);
+    if (!v) return -1;
+    cJSON_AddItemToObject(o, "user_data", v);
+    return 0;
+}
+
+int sessdata_event(db *d, const char *sid, int64_t event_id, cJSON **ev)
+{
+    *ev = NULL;
+    sqlite3_stmt *st = db_stmt(d, SQL_EVENT_GET_API);
+    if (!st) return -1;
+    db_bind_text(st, 1, sid);
+    sqlite3_bind_int64(st, 2, event_id);
+    int rc = db_step(st);
+    if (rc == SQLITE_ROW) *ev = db_row_json(st);
+    sqlite3_reset(st);
+    if (rc == SQLITE_DONE) return 1;
+    return rc == SQLITE_ROW && *ev ? 0 : -1;
+}
+
 int sessdata_include(db *d, cJSON *o, const char *id, unsigned mask, const principal *who)
 {
     int64_t next;
@@ -197,6 +288,8 @@ int sessdata_include(db *d, cJSON *o, const char *id, unsigned mask, const princ
         sessdata_evals(d, id, 0, SD_INCLUDE_LIST_MAX, cJSON_AddArrayToObject(o, "evals"), &next))
         return -1;
     if ((mask & SD_AGENTS) && add_agents(d, o, id, who)) return -1;
+    if ((mask & SD_TIMELINE) && add_timeline(d, o, id)) return -1;
+    if ((mask & SD_USER_DATA) && add_user_data(d, o, id)) return -1;
     return 0;
 }
 

@@ -28,7 +28,9 @@ enum sd_part {
     SD_LOGS      = 1 << 4, /* first 1000 log lines */
     SD_ARTIFACTS = 1 << 5, /* artifacts without content, newest first */
     SD_EVALS     = 1 << 6, /* eval runs */
-    SD_AGENTS    = 1 << 7  /* every descendant session, with its depth */
+    SD_AGENTS    = 1 << 7, /* every descendant session, with its depth */
+    SD_TIMELINE  = 1 << 8, /* the spans as a tree: "children" by parent_span_id */
+    SD_USER_DATA = 1 << 9  /* the session's user_data (JSON as sent, secrets masked) */
 };
 
 #define SD_INCLUDE_LIST_MAX 1000  /* rows per included part (events, logs, trace, ...) */
@@ -50,11 +52,16 @@ int sessdata_include_parse(const char *list, unsigned *mask, char *bad, size_t n
 cJSON *sessdata_session(db *d, const char *id, int *missing);
 
 /* Add the parts of mask to session object o ("events", "children",
- * "trace", "logs", "artifacts", "evals", "agents": arrays). `who` decides
+ * "trace", "logs", "artifacts", "evals", "agents", "timeline": arrays;
+ * "user_data": any JSON). `who` decides
  * what a child or descendant in a project the caller cannot read shows (id,
  * name, status, structure, "restricted": true); NULL means full access (the
  * CLI). 0 or -1. */
 int sessdata_include(db *d, cJSON *o, const char *id, unsigned mask, const principal *who);
+
+/* One event of session sid in the API shape (as GET .../events shows it,
+ * hidden or not) into *ev. 0; 1 when sid has no event event_id; -1. */
+int sessdata_event(db *d, const char *sid, int64_t event_id, cJSON **ev);
 
 /* ---- artifacts ---- */
 

@@ -1,6 +1,7 @@
 /* Unit tests for cgi/http.c: percent-decoding, query/form and cookie
  * parsing, response headers and redirects, methods and status texts. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "arena.h"
@@ -445,6 +446,182 @@ TEST(test_status_text)
     CHECK_STR(http_status_text(0), "Unknown");
 }
 
+/* ------------------------------------------------------------ multipart */
+
+/* Parse body (a C string) with boundary "b"; the return code of the parser. */
+static int mp(arena *a, const char *body, http_part *parts, size_t *n)
+{
+    const char *why = NULL;
+    int rc = http_parse_multipart(a, "b", body, strlen(body), parts, 4, n, &why);
+    if (rc) CHECK(why != NULL && *why);
+    return rc;
+}
+
+TEST(test_multipart_boundary_param)
+{
+    char b[HTTP_BOUNDARY_MAX + 1];
+    CHECK_INT(http_multipart_boundary("multipart/form-data; boundary=abc123", b, sizeof b), 0);
+    CHECK_STR(b, "abc123");
+    CHECK_INT(http_multipart_boundary("multipart/form-data;charset=x;BOUNDARY=\"a b'()+_,-./:=?\"", b, sizeof b), 0);
+    CHECK_STR(b, "a b'()+_,-./:=?");
+    CHECK_INT(http_multipart_boundary("multipart/form-data", b, sizeof b), -1);
+    CHECK_INT(http_multipart_boundary("multipart/form-data; boundary=", b, sizeof b), -1);
+    CHECK_INT(http_multipart_boundary("multipart/form-data; boundary=\"\"", b, sizeof b), -1);
+    CHECK_INT(http_multipart_boundary("multipart/form-data; boundary=\"ends \"", b, sizeof b), -1);
+    CHECK_INT(http_multipart_boundary("multipart/form-data; boundary=\"unterminated", b, sizeof b), -1);
+    CHECK_INT(http_multipart_boundary("multipart/form-data; boundary=\"a\\\"b\"", b, sizeof b), -1);
+    CHECK_INT(http_multipart_boundary("multipart/form-data; boundary=a\x01", b, sizeof b), -1);
+    CHECK_INT(http_multipart_boundary("multipart/form-data; junk", b, sizeof b), -1);
+    CHECK_INT(http_multipart_boundary(NULL, b, sizeof b), -1);
+    char longb[200];
+    snprintf(longb, sizeof longb, "multipart/form-data; boundary=%071d", 0);
+    CHECK_INT(http_multipart_boundary(longb, b, sizeof b), -1); /* 71 characters */
+    snprintf(longb, sizeof longb, "multipart/form-data; boundary=%070d", 0);
+    CHECK_INT(http_multipart_boundary(longb, b, sizeof b), 0);
+    char small[4];
+    CHECK_INT(http_multipart_boundary("multipart/form-data; boundary=abcd", small, sizeof small), -1);
+}
+
+TEST(test_multipart_parts)
+{
+    arena *a = arena_new();
+    http_part p[4];
+    size_t n = 0;
+    const char body[] =
+        "--b\r\nContent-Disposition: form-data; name=\"name\"\r\n\r\nreport.txt\r\n"
+        "--b\r\ncontent-disposition: form-data; name=\"file\"; filename=\"a \\\"q\\\".bin\"\r\n"
+        "Content-Type:  application/x-thing \r\nX-Other: ignored\r\n\r\n\0\1\r\n--c\r\n"
+        "--b\r\nContent-Disposition: form-data; name=empty\r\n\r\n\r\n--b--\r\nepilogue";
+    const char *why = NULL;
+    CHECK_INT(http_parse_multipart(a, "b", body, sizeof body - 1, p, 4, &n, &why), 0);
+    CHECK_INT(n, 3);
+    CHECK_STR(p[0].name, "name");
+    CHECK(p[0].filename == NULL && p[0].content_type == NULL);
+    CHECK_INT(p[0].len, 10);
+    CHECK(memcmp(p[0].data, "report.txt", 10) == 0);
+    CHECK_STR(p[1].name, "file");
+    CHECK_STR(p[1].filename, "a \"q\".bin");
+    CHECK_STR(p[1].content_type, "application/x-thing");
+    CHECK_INT(p[1].len, 7); /* NUL, 1, CRLF "--c": binary, and not our boundary */
+    CHECK(memcmp(p[1].data, "\0\1\r\n--c", 7) == 0);
+    CHECK_STR(p[2].name, "empty");
+    CHECK_INT(p[2].len, 0);
+    /* filename* wins over filename, in either order. */
+    CHECK_INT(mp(a, "--b\r\nContent-Disposition: form-data; name=\"f\"; filename*=UTF-8''M%C3%A4rz.txt; "
+                    "filename=\"fallback\"\r\n\r\nx\r\n--b--", p, &n), 0);
+    CHECK_STR(p[0].filename, "M\xC3\xA4rz.txt");
+    /* The closing delimiter may end the body. */
+    CHECK_INT(mp(a, "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--", p, &n), 0);
+    CHECK_INT(n, 1);
+    arena_free(a);
+}
+
+TEST(test_multipart_malformed)
+{
+    arena *a = arena_new();
+    http_part p[4];
+    size_t n = 0;
+    static const char *const bad[] = {
+        "",                                                         /* empty */
+        "--b",                                                      /* no CRLF after the boundary */
+        "--b--\r\n",                                                /* no part */
+        "preamble\r\n--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--",
+        "--bb\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--",
+        "--b \r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--", /* padding */
+        "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1",      /* truncated data */
+        "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b", /* no -- or CRLF */
+        "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--bx\r\n--b--",
+        "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n--b--x",
+        "--b\r\nContent-Disposition: form-data; name=\"a\"",              /* headers never end */
+        "--b\r\nContent-Disposition: form-data; name=\"a\"\n\n1\r\n--b--", /* bare LF */
+        "--b\r\nContent-Disposition: form-data; name=\"a\"\r\n continued\r\n\r\n1\r\n--b--",
+        "--b\r\nNo-Colon-Here\r\n\r\n1\r\n--b--",
+        "--b\r\n: empty-name\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Type: text/plain\r\n\r\n1\r\n--b--",               /* no disposition */
+        "--b\r\nContent-Disposition: attachment; name=\"a\"\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data\r\n\r\n1\r\n--b--",        /* no name */
+        "--b\r\nContent-Disposition: form-data; name=\"a\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data; name=\"a\"; name=\"b\"\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data; name\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data; name=\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data name=\"a\"\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data; name=\"a\"; filename*=latin1''x\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data; name=\"a\"; filename*=UTF-8''a%00b\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data; name=\"a\"; filename*=UTF-8''%zz\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data; name=\"a\"\r\nContent-Type: a/b\r\nContent-Type: c/d\r\n\r\n1\r\n--b--",
+        "--b\r\nContent-Disposition: form-data; name=\"a\"\\\r\n\r\n1\r\n--b--",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int rc = mp(a, bad[i], p, &n);
+        if (rc != -1) fprintf(stderr, "    accepted malformed body %zu\n", i);
+        CHECK_INT(rc, -1);
+    }
+    /* A NUL in a header line. */
+    const char nul[] = "--b\r\nContent-Disposition: form-data; name=\"a\0\"\r\n\r\n1\r\n--b--";
+    const char *why = NULL;
+    CHECK_INT(http_parse_multipart(a, "b", nul, sizeof nul - 1, p, 4, &n, &why), -1);
+    /* Too many parts for the array. */
+    const char five[] = "--b\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n"
+                        "--b\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n"
+                        "--b\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n"
+                        "--b\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n"
+                        "--b\r\nContent-Disposition: form-data; name=a\r\n\r\n\r\n--b--";
+    CHECK_INT(http_parse_multipart(a, "b", five, sizeof five - 1, p, 4, &n, &why), -1);
+    CHECK_INT(http_parse_multipart(a, "b", five, sizeof five - 1, p, 0, &n, &why), -1);
+    /* Too many header lines; a header line too long. */
+    char many[2048];
+    int len = snprintf(many, sizeof many, "--b\r\n");
+    for (int i = 0; i < HTTP_MP_MAX_HEADERS + 1; i++) len += snprintf(many + len, sizeof many - (size_t)len, "X-%d: y\r\n", i);
+    len += snprintf(many + len, sizeof many - (size_t)len, "Content-Disposition: form-data; name=a\r\n\r\n1\r\n--b--");
+    CHECK_INT(mp(a, many, p, &n), -1);
+    char longline[HTTP_MP_MAX_LINE + 200];
+    len = snprintf(longline, sizeof longline, "--b\r\nX: ");
+    memset(longline + len, 'v', HTTP_MP_MAX_LINE + 10);
+    len += HTTP_MP_MAX_LINE + 10;
+    snprintf(longline + len, sizeof longline - (size_t)len, "\r\n\r\n");
+    CHECK_INT(mp(a, longline, p, &n), -1);
+    /* Bad arguments. */
+    CHECK_INT(http_parse_multipart(a, "", "x", 1, p, 4, &n, &why), -1);
+    CHECK_INT(http_parse_multipart(a, NULL, "x", 1, p, 4, &n, &why), -1);
+    CHECK_INT(http_parse_multipart(a, "b", NULL, 0, p, 4, &n, &why), -1);
+    arena_free(a);
+}
+
+/* Every prefix of a valid body, and every one-byte corruption of it: the
+ * parser answers without reading outside the body (ASan checks). */
+TEST(test_multipart_prefixes_and_corruptions)
+{
+    arena *a = arena_new();
+    http_part p[4];
+    size_t n;
+    const char body[] = "--b\r\nContent-Disposition: form-data; name=\"f\"; filename=\"x.bin\"\r\n"
+                        "Content-Type: a/b\r\n\r\nDATA\r\n--b--\r\n";
+    size_t len = sizeof body - 1;
+    const char *why;
+    for (size_t k = 0; k < len; k++) {
+        char *copy = malloc(k ? k : 1); /* exactly k bytes: ASan sees any overread */
+        memcpy(copy, body, k);
+        int rc = http_parse_multipart(a, "b", copy, k, p, 4, &n, &why);
+        /* Only the body without its last CRLF (or the whole) is complete. */
+        CHECK(rc == -1 || k == len - 2);
+        free(copy);
+    }
+    for (size_t k = 0; k < len; k++) {
+        for (int v = 0; v < 256; v += 37) {
+            char *copy = malloc(len);
+            memcpy(copy, body, len);
+            copy[k] = (char)v;
+            int rc = http_parse_multipart(a, "b", copy, len, p, 4, &n, &why);
+            CHECK(rc == 0 || rc == -1);
+            if (rc == 0) CHECK(n >= 1 && p[0].data >= copy && p[0].data + p[0].len <= copy + len);
+            free(copy);
+        }
+    }
+    CHECK_INT(http_parse_multipart(a, "b", body, len, p, 4, &n, &why), 0);
+    arena_free(a);
+}
+
 int main(void)
 {
     RUN(test_urldecode_plain);
@@ -472,5 +649,9 @@ int main(void)
     RUN(test_redirect_offsite_refused);
     RUN(test_method_parse);
     RUN(test_status_text);
+    RUN(test_multipart_boundary_param);
+    RUN(test_multipart_parts);
+    RUN(test_multipart_malformed);
+    RUN(test_multipart_prefixes_and_corruptions);
     return DONE();
 }

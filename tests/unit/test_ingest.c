@@ -879,6 +879,144 @@ TEST(test_log_and_span)
     CHECK_INT(q_int("SELECT end_ns - start_ns FROM spans WHERE session_id = ?1", id), 1500000000LL);
 }
 
+/* ------------------------------------------------- secrets, edits (issue 7) */
+
+/* mask or unwrap JSON text; the result as compact text (static buffer). */
+static const char *secrets_apply(const char *json, int unwrap, int *count)
+{
+    static char out[512];
+    cJSON *j = cJSON_Parse(json);
+    *count = unwrap ? ingest_secrets_unwrap(j) : ingest_secrets_mask(j);
+    char *t = cJSON_PrintUnformatted(j);
+    snprintf(out, sizeof out, "%s", t ? t : "(null)");
+    cJSON_free(t);
+    cJSON_Delete(j);
+    return out;
+}
+
+TEST(test_secrets_mask_and_unwrap)
+{
+    int n;
+    CHECK_STR(secrets_apply("{\"a\":{\"$secret\":\"pw\"},\"b\":[1,{\"$secret\":{\"x\":2}}],\"c\":{\"d\":{\"$secret\":3}}}", 0, &n),
+              "{\"a\":\"****\",\"b\":[1,\"****\"],\"c\":{\"d\":\"****\"}}");
+    CHECK_INT(n, 3);
+    CHECK_STR(secrets_apply("{\"a\":{\"$secret\":\"pw\"},\"b\":[1,{\"$secret\":{\"x\":{\"$secret\":\"in\"}}}]}", 1, &n),
+              "{\"a\":\"pw\",\"b\":[1,{\"x\":\"in\"}]}");
+    CHECK_INT(n, 3);
+    /* Not markers: more than one member, another key, a string. */
+    CHECK_STR(secrets_apply("{\"a\":{\"$secret\":\"v\",\"k\":1},\"b\":{\"$Secret\":1},\"c\":\"$secret\"}", 0, &n),
+              "{\"a\":{\"$secret\":\"v\",\"k\":1},\"b\":{\"$Secret\":1},\"c\":\"$secret\"}");
+    CHECK_INT(n, 0);
+    /* Duplicate keys: the marker itself is replaced, its key kept. */
+    CHECK_STR(secrets_apply("{\"k\":1,\"k\":{\"$secret\":\"z\"}}", 0, &n), "{\"k\":1,\"k\":\"****\"}");
+    CHECK_INT(ingest_secrets_mask(NULL), 0);
+}
+
+TEST(test_secrets_stored_masked)
+{
+    char id[INGEST_ID_MAX + 1];
+    ingest_err err;
+    CHECK_INT(create("{\"agent\":\"a1\",\"prompt\":{\"$secret\":\"P1\"},\"metadata\":{\"t\":{\"$secret\":\"M1\"}}}", id, &err), 0);
+    CHECK_STR(q_text("SELECT prompt || metadata FROM sessions WHERE id = ?1", id), "****{\"t\":\"****\"}");
+    must_send(id, "{\"type\":\"tool_call\",\"tool_call_id\":\"c\",\"tool\":\"t\",\"kind\":\"client\","
+                  "\"arguments\":{\"pw\":{\"$secret\":\"A1\"},\"u\":\"x\"}}");
+    CHECK_STR(q_text("SELECT arguments FROM tool_calls WHERE session_id = ?1", id), "{\"pw\":\"****\",\"u\":\"x\"}");
+    CHECK_STR(q_text("SELECT arguments FROM tool_call_secrets WHERE session_id = ?1", id), "{\"pw\":\"A1\",\"u\":\"x\"}");
+    CHECK_INT(q_int("SELECT count(*) FROM events WHERE session_id = ?1 AND body LIKE '%A1%'", id), 0);
+    /* A call without secrets keeps nothing apart. */
+    must_send(id, "{\"type\":\"tool_call\",\"tool_call_id\":\"d\",\"tool\":\"t\",\"kind\":\"client\",\"arguments\":{\"u\":1}}");
+    CHECK_INT(q_int("SELECT count(*) FROM tool_call_secrets WHERE session_id = ?1", id), 1);
+    /* A secret where a string is required is masked, then valid. */
+    must_send(id, "{\"type\":\"thought\",\"content\":{\"$secret\":\"T1\"}}");
+    CHECK_INT(q_int("SELECT count(*) FROM events WHERE session_id = ?1 AND body LIKE '%T1%'", id), 0);
+}
+
+static int patch(const char *id, const char *json, ingest_err *err)
+{
+    cJSON *in = cJSON_Parse(json);
+    memset(err, 0, sizeof *err);
+    int rc = ingest_session_patch(D, id, in, ACTOR, err);
+    cJSON_Delete(in);
+    return rc;
+}
+
+TEST(test_session_patch)
+{
+    char id[INGEST_ID_MAX + 1];
+    ingest_err err;
+    must_create(NULL, id);
+    long long audits = n_audit(id);
+    CHECK_INT(patch(id, "{\"name\":\"N\",\"metadata\":{\"a\":{\"$secret\":\"s\"}}}", &err), 0);
+    CHECK_STR(q_text("SELECT name || metadata FROM sessions WHERE id = ?1", id), "N{\"a\":\"****\"}");
+    CHECK_INT(n_audit(id), audits + 1);
+    CHECK_INT(patch(id, "{\"description\":null}", &err), -1);
+    CHECK_STR(err.code, "invalid_body");
+    CHECK_INT(patch(id, "{\"agent\":\"x\"}", &err), -1);
+    CHECK_STR(err.code, "unknown_field");
+    CHECK_INT(patch(id, "{\"metadata\":3}", &err), -1);
+    CHECK_STR(err.field, "metadata");
+    CHECK_INT(patch("nosuch", "{\"name\":\"x\"}", &err), -1);
+    CHECK_INT(err.status, 404);
+    CHECK_INT(n_audit(id), audits + 1);
+}
+
+TEST(test_event_delete_and_hide)
+{
+    char id[INGEST_ID_MAX + 1];
+    ingest_err err;
+    running_session(NULL, id);
+    must_send(id, "{\"events\":[{\"id\":\"k1\",\"type\":\"tool_call\",\"tool_call_id\":\"c\",\"tool\":\"t\","
+                  "\"arguments\":{\"p\":{\"$secret\":\"x\"}}},"
+                  "{\"id\":\"k2\",\"type\":\"tool_result\",\"tool_call_id\":\"c\",\"error\":{\"category\":\"a\",\"message\":\"m\"}},"
+                  "{\"type\":\"error\",\"message\":\"e\"}]}");
+    long long call = q_int("SELECT id FROM events WHERE session_id = ?1 AND type = 'tool_call'", id);
+    long long errev = q_int("SELECT id FROM events WHERE session_id = ?1 AND type = 'error'", id);
+    CHECK_INT(q_int("SELECT error_count FROM sessions WHERE id = ?1", id), 2);
+    CHECK_INT(ingest_event_hide(D, id, call, "manual", ACTOR, &err), 0);
+    CHECK_STR(q_text("SELECT hide_reason FROM events WHERE session_id = ?1 AND type = 'tool_call'", id), "manual");
+    CHECK_INT(ingest_event_hide(D, id, call, NULL, ACTOR, &err), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM events WHERE session_id = ?1 AND hide_reason IS NOT NULL", id), 0);
+    CHECK_INT(ingest_event_hide(D, id, 987654321, "manual", ACTOR, &err), -1);
+    CHECK_INT(err.status, 404);
+    CHECK_INT(ingest_event_delete(D, id, call, ACTOR, &err), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM events WHERE session_id = ?1 AND type IN ('tool_call','tool_result')", id), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM tool_calls WHERE session_id = ?1", id), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM tool_call_secrets WHERE session_id = ?1", id), 0);
+    CHECK_INT(q_int("SELECT deleted_events FROM sessions WHERE id = ?1", id), 2);
+    CHECK_INT(q_int("SELECT error_count FROM sessions WHERE id = ?1", id), 1);
+    CHECK_INT(ingest_event_delete(D, id, errev, ACTOR, &err), 0);
+    CHECK_INT(q_int("SELECT error_count FROM sessions WHERE id = ?1", id), 0);
+    CHECK_INT(ingest_event_delete(D, id, errev, ACTOR, &err), -1);
+    CHECK_INT(err.status, 404);
+    /* A running call may not be deleted. */
+    must_send(id, "{\"type\":\"tool_call\",\"tool_call_id\":\"r\",\"tool\":\"t\"}");
+    long long running = q_int("SELECT id FROM events WHERE session_id = ?1 AND tool_call_id = 'r'", id);
+    CHECK_INT(ingest_event_delete(D, id, running, ACTOR, &err), -1);
+    CHECK_INT(err.status, 409);
+    CHECK_STR(err.code, "tool_call_active");
+}
+
+TEST(test_logs_batch)
+{
+    char id[INGEST_ID_MAX + 1];
+    ingest_err err;
+    must_create(NULL, id);
+    cJSON *in = cJSON_Parse("{\"logs\":[{\"body\":\"a\"},{\"severity\":\"error\",\"body\":{\"$secret\":\"s\"}}]}");
+    cJSON *ids = NULL;
+    CHECK_INT(ingest_logs(D, id, in, ACTOR, &ids, &err), 0);
+    CHECK_INT(cJSON_GetArraySize(ids), 2);
+    CHECK_STR(q_text("SELECT group_concat(severity || ':' || body, ',') FROM logs WHERE session_id = ?1", id),
+              "info:a,error:****");
+    cJSON_Delete(ids);
+    cJSON_Delete(in);
+    in = cJSON_Parse("{\"logs\":[{\"body\":\"a\"},{\"body\":\"b\",\"x\":1}]}");
+    CHECK_INT(ingest_logs(D, id, in, ACTOR, &ids, &err), -1);
+    CHECK_STR(err.field, "logs[1].x");
+    CHECK(ids == NULL);
+    cJSON_Delete(in);
+    CHECK_INT(q_int("SELECT count(*) FROM logs WHERE session_id = ?1", id), 2);
+}
+
 int main(void)
 {
     if (auth_init() || db_setup()) {
@@ -887,6 +1025,11 @@ int main(void)
         h_failed++;
         return DONE();
     }
+    RUN(test_secrets_mask_and_unwrap);
+    RUN(test_secrets_stored_masked);
+    RUN(test_session_patch);
+    RUN(test_event_delete_and_hide);
+    RUN(test_logs_batch);
     RUN(test_create_defaults);
     RUN(test_create_fields);
     RUN(test_create_running);

@@ -164,7 +164,8 @@ static void full_session(const char *id, const char *end)
     session_in(id, "running");
     must_send(id, "{\"events\":["
                   "{\"id\":\"k1\",\"type\":\"thought\",\"content\":\"plan\"},"
-                  "{\"id\":\"k2\",\"type\":\"tool_call\",\"tool_call_id\":\"t1\",\"tool\":\"s\"},"
+                  "{\"id\":\"k2\",\"type\":\"tool_call\",\"tool_call_id\":\"t1\",\"tool\":\"s\","
+                  "\"arguments\":{\"key\":{\"$secret\":\"s\"}}}," /* a tool_call_secrets row */
                   "{\"id\":\"k3\",\"type\":\"tool_result\",\"tool_call_id\":\"t1\",\"result\":1},"
                   "{\"id\":\"k4\",\"type\":\"log\",\"body\":\"hello\"},"
                   "{\"id\":\"k5\",\"type\":\"span\",\"trace_id\":\"tr\",\"span_id\":\"sp\","
