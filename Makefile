@@ -13,17 +13,19 @@ LIBS    := -lfcgi -lsqlite3 -lcjson -lsodium -lmd4c-html -lmd4c -lpthread -lm
 SAN     := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # The CLI alone links libcurl (sim.c: the reference runtime talks HTTP).
-CLI_ONLY := cgi/cli.c cgi/sim.c
+CLI_ONLY := cgi/cli.c cgi/sim.c cgi/cli_data.c cgi/cli_remote.c
 CORE_SRC := $(filter-out cgi/main.c $(CLI_ONLY),$(wildcard cgi/*.c))
 HDRS     := $(wildcard cgi/*.h)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 
 SQL      := $(sort $(wildcard sql/[0-9]*.sql))
+# Embedded at build time too: the OpenAPI document GET /api/v1/openapi.json serves.
+OPENAPI  := docs/openapi.json
 
 # Release build: bin/ (what `make run` serves).
-OBJ      := $(patsubst cgi/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/migrations.o
+OBJ      := $(patsubst cgi/%.c,build/obj/%.o,$(CORE_SRC)) build/obj/migrations.o build/obj/openapi_doc.o
 # Sanitizer build: build/san/ (what `make test` runs).
-SAN_OBJ  := $(patsubst cgi/%.c,build/san/%.o,$(CORE_SRC)) build/san/migrations.o
+SAN_OBJ  := $(patsubst cgi/%.c,build/san/%.o,$(CORE_SRC)) build/san/migrations.o build/san/openapi_doc.o
 UNIT_BIN := $(patsubst tests/unit/%.c,build/san/%,$(UNIT_SRC))
 
 .PHONY: all build deps test-deps run test unit san clean demo
@@ -43,6 +45,13 @@ build/obj/migrations.o: build/gen/migrations.c cgi/db.h cgi/db_sql.h | build/obj
 build/san/migrations.o: build/gen/migrations.c cgi/db.h cgi/db_sql.h | build/san
 	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Icgi -c $< -o $@
 
+build/gen/openapi_doc.c: $(OPENAPI) scripts/embed-file.sh | build/gen
+	scripts/embed-file.sh $@ fd_openapi_json $(OPENAPI)
+build/obj/openapi_doc.o: build/gen/openapi_doc.c | build/obj
+	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) -c $< -o $@
+build/san/openapi_doc.o: build/gen/openapi_doc.c | build/san
+	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -c $< -o $@
+
 build/obj/%.o: cgi/%.c $(HDRS) | build/obj
 	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) -Icgi -c $< -o $@
 build/san/%.o: cgi/%.c $(HDRS) | build/san
@@ -50,12 +59,12 @@ build/san/%.o: cgi/%.c $(HDRS) | build/san
 
 bin/flightdeck.fcgi: build/obj/main.o $(OBJ) | bin
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS)
-bin/flightdeck: build/obj/cli.o build/obj/sim.o $(OBJ) | bin
+bin/flightdeck: $(patsubst cgi/%.c,build/obj/%.o,$(CLI_ONLY)) $(OBJ) | bin
 	$(CC) $(CFLAGS) $^ -o $@ $(LIBS) -lcurl
 
 build/san/flightdeck.fcgi: build/san/main.o $(SAN_OBJ)
 	$(CC) $(SAN) $^ -o $@ $(LIBS)
-build/san/flightdeck: build/san/cli.o build/san/sim.o $(SAN_OBJ)
+build/san/flightdeck: $(patsubst cgi/%.c,build/san/%.o,$(CLI_ONLY)) $(SAN_OBJ)
 	$(CC) $(SAN) $^ -o $@ $(LIBS) -lcurl
 build/san/test_%: tests/unit/test_%.c $(wildcard tests/unit/*.h) $(SAN_OBJ) $(HDRS)
 	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Icgi -Itests/unit $< $(SAN_OBJ) -o $@ $(LIBS)

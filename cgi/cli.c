@@ -1,7 +1,12 @@
-/* flightdeck: the command-line tool. Works on the local database
- * (FLIGHTDECK_DB, default var/flightdeck.db, or --db PATH); `simulate` talks
- * to a server over HTTP instead. Commands are one table: name, handler,
- * usage. Exit codes: 0 ok, 1 failure, 2 usage error. */
+/* flightdeck: the command-line tool, in the manner of git and kubectl:
+ * `flightdeck NOUN VERB [ARGS] [--json]`, `--help` on every command and
+ * `flightdeck help COMMAND`. Commands are one table (name, handler, flags,
+ * usage, summary, help). Those with an API (sessions, history, tasks,
+ * artifacts, report; cli_data.c) work on the local database (FLIGHTDECK_DB,
+ * default var/flightdeck.db, or --db PATH) or against a server (--server
+ * URL or FLIGHTDECK_SERVER, token in FLIGHTDECK_TOKEN; cli_remote.c);
+ * administration and db commands are local only; `simulate` (sim.c) talks
+ * to a server over HTTP. Exit codes: 0 ok, 1 failure, 2 usage error. */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -14,6 +19,7 @@
 #include <cjson/cJSON.h>
 
 #include "account.h"
+#include "cli.h"
 #include "auth.h"
 #include "db.h"
 #include "http.h"
@@ -23,16 +29,6 @@
 #include "route.h"
 #include "sim.h"
 
-#define EXIT_USAGE 2
-#define CLI_ACTOR  "cli"
-
-typedef int (*cli_fn)(db *d, const char *db_path, int argc, char **argv);
-
-typedef struct cli_cmd {
-    const char *name;   /* "user add" */
-    cli_fn      fn;     /* argv starts after the name */
-    const char *usage;
-} cli_cmd;
 
 /* The value after flag `name` in argv, or NULL. */
 static const char *opt(int argc, char **argv, const char *name)
@@ -90,9 +86,9 @@ static int64_t token_id(db *d, const char *name)
     return id;
 }
 
-static int cmd_user_add(db *d, const char *path, int argc, char **argv)
+static int cmd_user_add(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
+    db *d = x->d;
     const char *role_s = opt(argc, argv, "--role");
     if (argc < 1 || argv[0][0] == '-' || !role_s) return EXIT_USAGE;
     char pw[512];
@@ -108,9 +104,9 @@ static int cmd_user_add(db *d, const char *path, int argc, char **argv)
     return 0;
 }
 
-static int cmd_user_passwd(db *d, const char *path, int argc, char **argv)
+static int cmd_user_passwd(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
+    db *d = x->d;
     if (argc < 1 || argv[0][0] == '-') return EXIT_USAGE;
     int64_t id = user_id(d, argv[0]);
     if (!id) return 1;
@@ -124,9 +120,9 @@ static int cmd_user_passwd(db *d, const char *path, int argc, char **argv)
     return 0;
 }
 
-static int cmd_user_grant(db *d, const char *path, int argc, char **argv)
+static int cmd_user_grant(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
+    db *d = x->d;
     const char *role_s = opt(argc, argv, "--role");
     if (argc < 1 || argv[0][0] == '-' || !role_s) return EXIT_USAGE;
     int64_t id = user_id(d, argv[0]);
@@ -138,9 +134,9 @@ static int cmd_user_grant(db *d, const char *path, int argc, char **argv)
     return 0;
 }
 
-static int cmd_user_revoke(db *d, const char *path, int argc, char **argv)
+static int cmd_user_revoke(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
+    db *d = x->d;
     const char *role_s = opt(argc, argv, "--role"), *project = opt(argc, argv, "--project");
     if (argc < 1 || argv[0][0] == '-' || !role_s) return EXIT_USAGE;
     int64_t id = user_id(d, argv[0]);
@@ -212,16 +208,15 @@ static int list_rows(db *d, db_sql_id sql, int json, const char *const *cols, in
     return rc == SQLITE_DONE ? 0 : 1;
 }
 
-static int cmd_user_list(db *d, const char *path, int argc, char **argv)
+static int cmd_user_list(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
     static const char *const cols[] = { "username", "disabled", "grants" };
-    return list_rows(d, SQL_USER_LIST, has_flag(argc, argv, "--json"), cols, 3);
+    return list_rows(x->d, SQL_USER_LIST, has_flag(argc, argv, "--json"), cols, 3);
 }
 
-static int cmd_token_create(db *d, const char *path, int argc, char **argv)
+static int cmd_token_create(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
+    db *d = x->d;
     const char *name = opt(argc, argv, "--name"), *role_s = opt(argc, argv, "--role");
     const char *days = opt(argc, argv, "--expires-days");
     if (!name || !role_s) return EXIT_USAGE;
@@ -244,9 +239,9 @@ static int cmd_token_create(db *d, const char *path, int argc, char **argv)
     return 0;
 }
 
-static int cmd_token_revoke(db *d, const char *path, int argc, char **argv)
+static int cmd_token_revoke(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
+    db *d = x->d;
     if (argc < 1 || argv[0][0] == '-') return EXIT_USAGE;
     int64_t id = token_id(d, argv[0]);
     account_err err;
@@ -256,9 +251,9 @@ static int cmd_token_revoke(db *d, const char *path, int argc, char **argv)
     return 0;
 }
 
-static int cmd_token_grant(db *d, const char *path, int argc, char **argv)
+static int cmd_token_grant(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
+    db *d = x->d;
     const char *role_s = opt(argc, argv, "--role");
     if (argc < 1 || argv[0][0] == '-' || !role_s) return EXIT_USAGE;
     int64_t id = token_id(d, argv[0]);
@@ -270,11 +265,10 @@ static int cmd_token_grant(db *d, const char *path, int argc, char **argv)
     return 0;
 }
 
-static int cmd_token_list(db *d, const char *path, int argc, char **argv)
+static int cmd_token_list(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
     static const char *const cols[] = { "name", "last_used_at", "revoked_at", "grants" };
-    return list_rows(d, SQL_TOKEN_LIST, has_flag(argc, argv, "--json"), cols, 4);
+    return list_rows(x->d, SQL_TOKEN_LIST, has_flag(argc, argv, "--json"), cols, 4);
 }
 
 /* Write the first admin password beside the database, mode 0600. */
@@ -300,9 +294,11 @@ static int count(db *d, db_sql_id sql)
     return n;
 }
 
-static int cmd_setup(db *d, const char *db_path, int argc, char **argv)
+static int cmd_setup(cli_ctx *x, int argc, char **argv)
 {
     (void)argc; (void)argv;
+    db *d = x->d;
+    const char *db_path = x->db_path;
     int users = count(d, SQL_USER_COUNT), sessions = count(d, SQL_SESSION_COUNT);
     if (users < 0 || sessions < 0) return 1;
     if (users == 0) {
@@ -326,16 +322,16 @@ static int cmd_setup(db *d, const char *db_path, int argc, char **argv)
     return 0;
 }
 
-static int cmd_migrate(db *d, const char *path, int argc, char **argv)
+static int cmd_migrate(cli_ctx *x, int argc, char **argv)
 {
-    (void)path; (void)argc; (void)argv;
-    printf("Schema version %d.\n", db_version(d)); /* migrations ran on open */
+    (void)argc; (void)argv;
+    printf("Schema version %d.\n", db_version(x->d)); /* migrations ran on open */
     return 0;
 }
 
-static int cmd_demo(db *d, const char *path, int argc, char **argv)
+static int cmd_demo(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
+    db *d = x->d;
     const char *ns = opt(argc, argv, "--sessions"), *seed = opt(argc, argv, "--seed");
     int n = ns ? atoi(ns) : DEMO_DEFAULT_SESSIONS;
     if (n < 1 || n > 1000000) { fprintf(stderr, "flightdeck: --sessions must be 1..1000000\n"); return EXIT_USAGE; }
@@ -347,9 +343,9 @@ static int cmd_demo(db *d, const char *path, int argc, char **argv)
 }
 
 /* The route table as JSON: what the permission-matrix test walks. */
-static int cmd_routes(db *d, const char *path, int argc, char **argv)
+static int cmd_routes(cli_ctx *x, int argc, char **argv)
 {
-    (void)d; (void)path; (void)argc; (void)argv;
+    (void)x; (void)argc; (void)argv;
     static const struct { unsigned m; const char *name; } methods[] = {
         { HTTP_GET, "GET" }, { HTTP_POST, "POST" }, { HTTP_PUT, "PUT" },
         { HTTP_PATCH, "PATCH" }, { HTTP_DELETE, "DELETE" } };
@@ -374,194 +370,515 @@ static int cmd_routes(db *d, const char *path, int argc, char **argv)
     return 0;
 }
 
-/* sessions list: the API's list through sessq, on the local database with
- * full access. Every --name VALUE is the API's query parameter of the same
- * name (dashes for underscores); --json prints the API's response shape. */
-static int cmd_sessions_list(db *d, const char *path, int argc, char **argv)
+/* ------------------------------------------------------------ db backup */
+
+/* Remove a half-written backup and its journal files. */
+static void backup_discard(const char *tmp)
 {
-    (void)path;
-    static const char *const params[] = {
-        "status", "kind", "agent", "trigger", "source", "project", "environment", "cluster",
-        "deployment", "thread_id", "parent", "success", "has_error", "range", "start_after",
-        "start_before", "q", "meta", "metadata", "sort", "direction", "limit", "offset", "cursor", NULL };
-    arena *a = arena_new();
-    http_kv kvs[HTTP_MAX_PAIRS];
-    http_kvs kv = { kvs, 0 };
-    int json = 0, rc = 1;
-    if (!a) return 1;
-    for (int i = 0; i < argc; i++) {
-        if (!strcmp(argv[i], "--json")) { json = 1; continue; }
-        if (!strcmp(argv[i], "--asc") || !strcmp(argv[i], "--desc")) {
-            kvs[kv.n++] = (http_kv){ "direction", argv[i] + 2, strlen(argv[i] + 2) };
-            continue;
-        }
-        char name[32];
-        snprintf(name, sizeof name, "%s", strncmp(argv[i], "--", 2) ? "" : argv[i] + 2);
-        for (char *p = name; *p; p++) if (*p == '-') *p = '_';
-        int k;
-        for (k = 0; params[k] && strcmp(params[k], name); k++) {}
-        if (!params[k] || i + 1 >= argc || kv.n >= HTTP_MAX_PAIRS) {
-            fprintf(stderr, "flightdeck: sessions list: unknown or incomplete option \"%s\"\n", argv[i]);
-            rc = EXIT_USAGE;
-            goto out;
-        }
-        kvs[kv.n++] = (http_kv){ params[k], argv[i + 1], strlen(argv[i + 1]) };
-        i++;
-    }
-    sessq q;
-    sq_err err = { 0 };
-    sessq_init(&q, 50);
-    if (sessq_parse(&q, &kv, a, db_now_ms(), &err)) {
-        fprintf(stderr, "flightdeck: --%s: %s\n", err.field ? err.field : "?", err.message);
-        rc = EXIT_USAGE;
-        goto out;
-    }
-    cJSON *o = sessq_page_json(d, &q, a);
-    if (!o) goto out;
-    const cJSON *data = cJSON_GetObjectItem(o, "data"), *next = cJSON_GetObjectItem(o, "next_cursor");
-    if (json) {
-        char *t = cJSON_Print(o);
-        if (t) puts(t);
-        cJSON_free(t);
-    } else {
-        printf("%-26s %-10s %-20s %-24s %-32s %12s\n", "ID", "STATUS", "AGENT", "STARTED", "NAME", "COST");
-        for (const cJSON *r = data->child; r; r = r->next) {
-            const cJSON *id = cJSON_GetObjectItem(r, "id"), *stt = cJSON_GetObjectItem(r, "status"),
-                        *ag = cJSON_GetObjectItem(r, "agent"), *start = cJSON_GetObjectItem(r, "start_time"),
-                        *nm = cJSON_GetObjectItem(r, "name"), *cost = cJSON_GetObjectItem(r, "total_cost");
-            printf("%-26.26s %-10.10s %-20.20s %-24.24s %-32.32s %12.4f\n",
-                   cJSON_IsString(id) ? id->valuestring : "", cJSON_IsString(stt) ? stt->valuestring : "",
-                   cJSON_IsString(ag) ? ag->valuestring : "", cJSON_IsString(start) ? start->valuestring : "-",
-                   cJSON_IsString(nm) ? nm->valuestring : "", cJSON_IsNumber(cost) ? cost->valuedouble : 0.0);
-        }
-        if (cJSON_IsString(next)) printf("more: --cursor %s\n", next->valuestring);
-    }
-    cJSON_Delete(o);
-    rc = 0;
-out:
-    arena_free(a);
-    return rc;
+    char side[4216];
+    unlink(tmp);
+    snprintf(side, sizeof side, "%s-journal", tmp);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-wal", tmp);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", tmp);
+    unlink(side);
 }
 
-/* sessions get ID [--include PARTS]...: the session as GET /api/v1/sessions/{id}
- * answers it (same JSON, same include= parts; a repeated --include adds its
- * parts), on the local database with full access. Exit 0; 1 when there is no
- * such session or on a database error; EXIT_USAGE for a bad option or part. */
-static int cmd_sessions_get(db *d, const char *path, int argc, char **argv)
+/* db backup FILE [--force]: a consistent copy of the database through
+ * SQLite's online backup API, taken in one read transaction (WAL: the
+ * server keeps writing meanwhile). Written to FILE.tmp-PID beside FILE,
+ * checked (quick_check), switched to rollback journal mode so the copy is
+ * one self-contained file, then renamed over FILE: a reader of FILE never
+ * sees half a backup. Refuses an existing FILE without --force, and never
+ * overwrites the database itself. */
+static int cmd_db_backup(cli_ctx *x, int argc, char **argv)
 {
-    (void)path;
-    if (argc < 1 || argv[0][0] == '-') return EXIT_USAGE;
-    unsigned parts = 0;
-    for (int i = 1; i < argc; i++) {
-        if (strcmp(argv[i], "--include") != 0 || i + 1 >= argc) {
-            fprintf(stderr, "flightdeck: sessions get: unknown or incomplete option \"%s\"\n", argv[i]);
-            return EXIT_USAGE;
+    static const char *const spec[] = { "--force", NULL };
+    cli_opts op;
+    if (cli_opts_parse(x->name, argc, argv, spec, &op)) return EXIT_USAGE;
+    if (op.npos != 1 || !*op.pos[0]) return EXIT_USAGE;
+    const char *file = op.pos[0];
+    struct stat fs, ds;
+    if (stat(file, &fs) == 0) {
+        if (!cli_opt(&op, "--force")) {
+            fprintf(stderr, "flightdeck: %s exists; add --force to overwrite it\n", file);
+            return 1;
         }
-        unsigned more;
-        char bad[48];
-        if (sessdata_include_parse(argv[++i], &more, bad, sizeof bad)) {
-            fprintf(stderr, "flightdeck: --include: unknown part \"%s\" (events, messages, children, "
-                            "trace, logs, artifacts, evals, agents)\n", bad);
-            return EXIT_USAGE;
+        if (stat(x->db_path, &ds) == 0 && fs.st_dev == ds.st_dev && fs.st_ino == ds.st_ino) {
+            fprintf(stderr, "flightdeck: %s is the database itself\n", file);
+            return 1;
         }
-        parts |= more;
+        if (!S_ISREG(fs.st_mode)) {
+            fprintf(stderr, "flightdeck: %s is not a regular file\n", file);
+            return 1;
+        }
     }
-    int missing;
-    cJSON *o = sessdata_session(d, argv[0], &missing);
-    if (!o) {
-        if (missing) fprintf(stderr, "flightdeck: no session %s\n", argv[0]);
-        else fprintf(stderr, "flightdeck: database error: %s\n", db_errmsg(d));
+    char tmp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.tmp-%ld", file, (long)getpid()) >= sizeof tmp - 16) {
+        fprintf(stderr, "flightdeck: the file name is too long\n");
+        return EXIT_USAGE;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        fprintf(stderr, "flightdeck: cannot create %s: %s\n", tmp, strerror(errno));
         return 1;
     }
-    int rc = sessdata_include(d, o, argv[0], parts, NULL);
-    char *t = rc ? NULL : cJSON_Print(o);
-    if (t) puts(t);
-    else fprintf(stderr, "flightdeck: database error: %s\n", db_errmsg(d));
-    cJSON_free(t);
-    cJSON_Delete(o);
-    return t ? 0 : 1;
-}
-
-static const cli_cmd commands[] = {
-    { "setup", cmd_setup, "setup                          migrate; on first start create the admin user\n"
-      "                                 (password printed and written beside the database)\n"
-      "                                 and load demo data unless FLIGHTDECK_DEMO=0" },
-    { "db migrate", cmd_migrate, "db migrate                     apply pending migrations" },
-    { "user add", cmd_user_add, "user add NAME --role ROLE [--project P]   (password on stdin)" },
-    { "user passwd", cmd_user_passwd, "user passwd NAME               new password on stdin; ends their sign-ins" },
-    { "user grant", cmd_user_grant, "user grant NAME --role ROLE [--project P]" },
-    { "user revoke", cmd_user_revoke, "user revoke NAME --role ROLE [--project P]" },
-    { "user list", cmd_user_list, "user list [--json]" },
-    { "token create", cmd_token_create, "token create --name NAME --role ROLE [--project P] [--expires-days N]\n"
-      "                                 print a new API token (stored hashed; shown once)" },
-    { "token grant", cmd_token_grant, "token grant NAME --role ROLE [--project P]   (one more project or role)" },
-    { "token revoke", cmd_token_revoke, "token revoke NAME" },
-    { "token list", cmd_token_list, "token list [--json]" },
-    { "demo", cmd_demo, "demo [--sessions N] [--seed S] load demo sessions (default 300)" },
-    { "sessions list", cmd_sessions_list, "sessions list [--status S]... [--agent A] [--q TEXT] [--sort K] [--asc] [--limit N] [--json]\n"
-      "                                 every filter of GET /api/v1/sessions as --name VALUE" },
-    { "sessions get", cmd_sessions_get, "sessions get ID [--include events,trace,logs,artifacts,evals,agents,children,messages]\n"
-      "                                 one session as JSON, as GET /api/v1/sessions/{id} answers" },
-    { "routes", cmd_routes, "routes                         every route with its permission, as JSON" },
-};
-
-static void usage(FILE *f)
-{
-    fputs("usage: flightdeck [--db PATH] COMMAND\n\ncommands:\n", f);
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(f, "  %s\n", commands[i].usage);
-    fputs("  simulate [options]             play agent sessions against a server over the API,\n"
-          "                                 obeying pause/resume/cancel (simulate --help)\n"
-          "\nroles: viewer, operator, admin, runtime; --project limits a grant to one project\n"
-          "environment: FLIGHTDECK_DB (default var/flightdeck.db)\n", f);
-}
-
-int main(int argc, char **argv)
-{
-    const char *db_path = getenv("FLIGHTDECK_DB");
-    if (!db_path || !*db_path) db_path = "var/flightdeck.db";
-    argc--; argv++;
-    if (argc >= 2 && strcmp(argv[0], "--db") == 0) { db_path = argv[1]; argc -= 2; argv += 2; }
-    if (argc < 1 || !strcmp(argv[0], "help") || !strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) {
-        usage(argc < 1 ? stderr : stdout);
-        return argc < 1 ? EXIT_USAGE : 0;
-    }
-    /* The reference runtime talks HTTP only; it never opens the database. */
-    if (!strcmp(argv[0], "simulate")) return sim_main(argc, argv);
-
-    const cli_cmd *cmd = NULL;
-    int words = 0;
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0] && !cmd; i++) {
-        const char *sp = strchr(commands[i].name, ' ');
-        if (!sp && !strcmp(argv[0], commands[i].name)) { cmd = &commands[i]; words = 1; }
-        else if (sp && argc >= 2 && !strncmp(argv[0], commands[i].name, (size_t)(sp - commands[i].name)) &&
-                 strlen(argv[0]) == (size_t)(sp - commands[i].name) && !strcmp(argv[1], sp + 1)) {
-            cmd = &commands[i];
-            words = 2;
+    close(fd);
+    sqlite3 *dst = NULL;
+    int rc = sqlite3_open_v2(tmp, &dst, SQLITE_OPEN_READWRITE, NULL);
+    int pages = 0;
+    const char *step = "open";
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(dst, 5000);
+        step = "backup";
+        sqlite3_backup *b = sqlite3_backup_init(dst, "main", db_handle(x->d), "main");
+        if (!b) {
+            rc = sqlite3_errcode(dst);
+        } else {
+            /* -1: every page in one step, so one read transaction: a snapshot. */
+            for (int tries = 0; tries < 50; tries++) {
+                rc = sqlite3_backup_step(b, -1);
+                if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+                sqlite3_sleep(100);
+            }
+            pages = sqlite3_backup_pagecount(b);
+            int fin = sqlite3_backup_finish(b);
+            rc = rc == SQLITE_DONE ? fin : rc == SQLITE_OK ? SQLITE_ERROR : rc;
         }
     }
+    if (rc == SQLITE_OK) {
+        step = "check";
+        sqlite3_stmt *st = NULL;
+        rc = sqlite3_prepare_v2(dst, "PRAGMA quick_check", -1, &st, NULL);
+        if (rc == SQLITE_OK) {
+            rc = sqlite3_step(st) == SQLITE_ROW &&
+                 strcmp((const char *)sqlite3_column_text(st, 0), "ok") == 0 ? SQLITE_OK : SQLITE_CORRUPT;
+        }
+        sqlite3_finalize(st);
+    }
+    if (rc == SQLITE_OK) {
+        step = "journal mode";
+        rc = sqlite3_exec(dst, "PRAGMA journal_mode=DELETE", NULL, NULL, NULL);
+    }
+    const char *why = dst ? sqlite3_errmsg(dst) : "out of memory";
+    char whybuf[300];
+    snprintf(whybuf, sizeof whybuf, "%s", rc == SQLITE_CORRUPT ? "the copy failed its check" : why);
+    if (sqlite3_close(dst) != SQLITE_OK && rc == SQLITE_OK) {
+        rc = SQLITE_ERROR;
+        snprintf(whybuf, sizeof whybuf, "could not close the copy");
+    }
+    if (rc == SQLITE_OK && rename(tmp, file) != 0) {
+        step = "rename";
+        rc = SQLITE_ERROR;
+        snprintf(whybuf, sizeof whybuf, "%s", strerror(errno));
+    }
+    if (rc != SQLITE_OK) {
+        backup_discard(tmp);
+        fprintf(stderr, "flightdeck: backup failed (%s): %s\n", step, whybuf);
+        return 1;
+    }
+    printf("Backed up %s to %s (%d pages, schema version %d).\n", x->db_path, file, pages,
+           db_version(x->d));
+    return 0;
+}
+
+/* ------------------------------------------------------- option parsing */
+
+int cli_opts_parse(const char *cmd, int argc, char **argv, const char *const *spec, cli_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    int opts_done = 0;
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        if (opts_done || a[0] != '-' || !strcmp(a, "-")) {
+            if (o->npos >= CLI_POS_MAX) {
+                fprintf(stderr, "flightdeck: %s: too many arguments\n", cmd);
+                return EXIT_USAGE;
+            }
+            o->pos[o->npos++] = a;
+            continue;
+        }
+        if (!strcmp(a, "--")) { opts_done = 1; continue; }
+        const char *eq = strchr(a, '=');
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        const char *match = NULL;
+        int takes = 0;
+        for (int k = 0; spec[k]; k++) {
+            size_t sl = strlen(spec[k]);
+            int v = sl > 0 && spec[k][sl - 1] == '=';
+            if (nl == sl - (size_t)v && !strncmp(a, spec[k], nl)) { match = spec[k]; takes = v; break; }
+        }
+        if (!match || (eq && !takes)) {
+            fprintf(stderr, "flightdeck: %s: unknown option \"%s\"\n", cmd, a);
+            return EXIT_USAGE;
+        }
+        if (o->n >= CLI_OPTS_MAX) {
+            fprintf(stderr, "flightdeck: %s: too many options\n", cmd);
+            return EXIT_USAGE;
+        }
+        const char *val = "";
+        if (takes) {
+            if (eq) val = eq + 1;
+            else if (i + 1 < argc) val = argv[++i];
+            else {
+                fprintf(stderr, "flightdeck: %s: %s needs a value\n", cmd, a);
+                return EXIT_USAGE;
+            }
+        }
+        o->name[o->n] = match;
+        o->val[o->n] = val;
+        o->n++;
+    }
+    return 0;
+}
+
+const char *cli_opt(const cli_opts *o, const char *name)
+{
+    size_t nl = strlen(name);
+    const char *v = NULL;
+    for (int i = 0; i < o->n; i++)
+        if (!strncmp(o->name[i], name, nl) && (o->name[i][nl] == '\0' || !strcmp(o->name[i] + nl, "=")))
+            v = o->val[i];
+    return v;
+}
+
+int cli_print_json(const cJSON *o)
+{
+    char *t = cJSON_Print(o);
+    if (!t) { fprintf(stderr, "flightdeck: out of memory\n"); return 1; }
+    puts(t);
+    cJSON_free(t);
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* ------------------------------------------------------------ the table */
+
+enum {
+    CMD_API  = 1 << 0, /* has an API: runs against --server too */
+    CMD_NODB = 1 << 1  /* needs no database */
+};
+
+typedef struct cli_cmd {
+    const char *name;    /* "sessions list" */
+    cli_fn      fn;      /* argv starts after the name */
+    unsigned    flags;
+    const char *usage;   /* the synopsis after "flightdeck " */
+    const char *summary; /* one line for the overview */
+    const char *help;    /* what `help COMMAND` adds: options, examples */
+} cli_cmd;
+
+static const cli_cmd commands[] = {
+    { "sessions list", cli_sessions_list, CMD_API,
+      "sessions list [--status S]... [--kind K] [--agent A] [--trigger T] [--since 24h] [--limit N] [--json]",
+      "list sessions, newest first (the History page's filters)",
+      "Every parameter of GET /api/v1/sessions works as --name VALUE (dashes for\n"
+      "underscores): --status (repeat it, or a comma list), --kind agent|workflow,\n"
+      "--agent, --trigger manual|api|event|schedule|agent|workflow, --source,\n"
+      "--project, --environment, --cluster, --deployment, --thread-id, --parent,\n"
+      "--success true|false, --has-error 1, --range 1h|24h|7d|30d, --start-after,\n"
+      "--start-before, --q TEXT, --meta KEY=VALUE, --metadata JSON, --sort KEY,\n"
+      "--asc/--desc, --limit 1..200 (default 50), --offset N, --cursor C.\n"
+      "--since DURATION (90m, 24h, 7d, 2w) lists sessions started since then.\n"
+      "Prints a table (and `more: --cursor C` when another page follows); --json\n"
+      "prints the API's answer {\"data\":[...],\"next_cursor\":...}.\n\n"
+      "example: flightdeck sessions list --status failed --since 7d --agent support-triage" },
+    { "sessions get", cli_sessions_get, CMD_API,
+      "sessions get ID [--include PARTS] [--json]",
+      "one session: its facts, and with --include its conversation, activity, ...",
+      "PARTS is a comma list of events, messages, children, agents, trace, logs,\n"
+      "artifacts, evals (--include may be repeated). Prints the session's facts,\n"
+      "and for each part a section: messages as the conversation, events as\n"
+      "activity lines. --json prints GET /api/v1/sessions/{id}?include=PARTS.\n\n"
+      "example: flightdeck sessions get ses_123 --include messages" },
+    { "sessions watch", cli_sessions_watch, CMD_API,
+      "sessions watch ID [--json]",
+      "follow a session live until it ends",
+      "Prints the activity so far, then each new entry as one line\n"
+      "(TIME  #SEQ  WHAT, times in UTC) as it arrives, until the session ends:\n"
+      "then a final line with its status, and exit 0. Ctrl-C stops watching.\n"
+      "--json prints each event as one line of JSON (the API's event objects),\n"
+      "then {\"session_id\",\"status\",\"ended\":true}.\n"
+      "Locally it reads the database every 300 ms; against a server it long-polls\n"
+      "GET /api/v1/sessions/{id}/control (a token without runtime permission\n"
+      "reads the session once a second instead)." },
+    { "sessions pause", cli_sessions_pause, CMD_API, "sessions pause ID... [--json]",
+      "pause sessions (asynchronous while a tool call runs)",
+      "Each ID gets a line: \"ID: ok, running -> paused\" on standard output or\n"
+      "\"ID: failed: why\" on standard error. Exit 1 when any failed. --json prints\n"
+      "{\"results\":[{\"id\",\"ok\",\"status\",\"previous_status\"|\"error\"}],\"succeeded\",\"failed\"}." },
+    { "sessions resume", cli_sessions_resume, CMD_API, "sessions resume ID... [--json]",
+      "resume paused sessions", "As `sessions pause`." },
+    { "sessions cancel", cli_sessions_cancel, CMD_API, "sessions cancel ID... [--json]",
+      "cancel sessions (permanent)", "As `sessions pause`." },
+    { "sessions delete", cli_sessions_delete, CMD_API, "sessions delete ID... [--json]",
+      "delete ended sessions with everything they hold",
+      "Only completed, failed or canceled sessions can be deleted; the audit log\n"
+      "keeps who deleted what. Output as `sessions pause`." },
+    { "history list", cli_sessions_list, CMD_API,
+      "history list [--kind agent|workflow] [options of sessions list]",
+      "the History list: agent sessions or workflow runs",
+      "The same list and options as `sessions list`; --kind agent|workflow keeps\n"
+      "one kind.\n\n"
+      "example: flightdeck history list --kind workflow --since 24h --json" },
+    { "tasks list", cli_tasks_list, CMD_API, "tasks list [--json]",
+      "manual tasks waiting for a person (the Work Center)",
+      "One row per task: its ID (for tasks complete), session, tool, since when,\n"
+      "arguments. --json prints GET /api/v1/tasks." },
+    { "tasks complete", cli_tasks_complete, CMD_API,
+      "tasks complete ID [--result JSON | --reject REASON] [--json]",
+      "complete a manual task with a result, or reject it",
+      "--result JSON records the call's result (default {}); --reject REASON\n"
+      "records it as failed with that reason. A paused session resumes.\n"
+      "--json prints the API's answer {\"id\",\"session_id\",\"state\",\"session_status\"}.\n\n"
+      "example: flightdeck tasks complete 42 --result '{\"approved\":true}'" },
+    { "artifacts list", cli_artifacts_list, CMD_API,
+      "artifacts list SESSION_ID [--limit N] [--cursor C] [--json]",
+      "a session's artifacts, newest first",
+      "--limit 1..200 (default 50); `more: --cursor C` when another page follows.\n"
+      "--json prints GET /api/v1/sessions/{id}/artifacts." },
+    { "artifacts get", cli_artifacts_get, CMD_API,
+      "artifacts get SESSION_ID ARTIFACT_ID [-o FILE]",
+      "an artifact's bytes, to standard output or FILE",
+      "Writes the artifact exactly as stored; -o FILE (or --output FILE) writes it\n"
+      "to FILE instead (replacing it)." },
+    { "report get", cli_report_get, CMD_API, "report get SESSION_ID [--format md|json|html]",
+      "a session's report: Markdown (default), JSON or an HTML document",
+      "--json is --format json. Exit 1 when the session has no report." },
+    { "db migrate", cmd_migrate, 0, "db migrate", "apply pending migrations",
+      "Migrations also run whenever the CLI or the server opens the database." },
+    { "db backup", cmd_db_backup, 0, "db backup FILE [--force]",
+      "a consistent copy of the database, while the server runs",
+      "Uses SQLite's online backup API in one read transaction, so the copy is a\n"
+      "consistent snapshot even while the server writes. The copy is checked,\n"
+      "is one self-contained file (no -wal), and appears under FILE only when\n"
+      "complete. An existing FILE is refused unless --force.\n"
+      "Restore: stop the server, copy FILE over the database (FLIGHTDECK_DB)." },
+    { "setup", cmd_setup, 0, "setup",
+      "migrate; on first start create the admin user and load demo data",
+      "The admin password is printed and written beside the database (mode 0600).\n"
+      "Demo data is loaded into an empty database unless FLIGHTDECK_DEMO=0." },
+    { "user add", cmd_user_add, 0, "user add NAME --role ROLE [--project P]",
+      "add a user (password on standard input)",
+      "The password is read from standard input, never from arguments (which ps\n"
+      "and shell history would show).\n\n"
+      "example: echo 's3cret-password' | flightdeck user add alice --role operator" },
+    { "user passwd", cmd_user_passwd, 0, "user passwd NAME",
+      "set a user's password (standard input); ends their sign-ins", NULL },
+    { "user grant", cmd_user_grant, 0, "user grant NAME --role ROLE [--project P]",
+      "grant a role, on one project or all", NULL },
+    { "user revoke", cmd_user_revoke, 0, "user revoke NAME --role ROLE [--project P]",
+      "revoke a grant", NULL },
+    { "user list", cmd_user_list, 0, "user list [--json]", "users and their grants", NULL },
+    { "token create", cmd_token_create, 0,
+      "token create --name NAME --role ROLE [--project P] [--expires-days N]",
+      "print a new API token (stored hashed; shown once)",
+      "The token alone goes to standard output:\n"
+      "  export FLIGHTDECK_TOKEN=$(flightdeck token create --name me --role operator)" },
+    { "token grant", cmd_token_grant, 0, "token grant NAME --role ROLE [--project P]",
+      "one more role or project for a token", NULL },
+    { "token revoke", cmd_token_revoke, 0, "token revoke NAME", "revoke a token at once", NULL },
+    { "token list", cmd_token_list, 0, "token list [--json]", "tokens and their grants", NULL },
+    { "demo", cmd_demo, 0, "demo [--sessions N] [--seed S]", "load demo sessions (default 300)", NULL },
+    { "routes", cmd_routes, CMD_NODB, "routes", "every route with its permission, as JSON", NULL },
+};
+#define NCOMMANDS (sizeof commands / sizeof commands[0])
+
+/* The overview: every command with its summary. */
+static void usage(FILE *f)
+{
+    fputs("usage: flightdeck [--db PATH | --server URL] COMMAND [ARGS]\n\n"
+          "Sessions and work (the local database, or a server with --server):\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (commands[i].flags & CMD_API) fprintf(f, "  %-17s %s\n", commands[i].name, commands[i].summary);
+    fputs("\nAdministration (the local database only):\n", f);
+    for (size_t i = 0; i < NCOMMANDS; i++)
+        if (!(commands[i].flags & CMD_API)) fprintf(f, "  %-17s %s\n", commands[i].name, commands[i].summary);
+    fputs("  simulate          play agent sessions against a server (simulate --help)\n"
+          "\n"
+          "Options (before or after the command):\n"
+          "  --db PATH         the database (default $FLIGHTDECK_DB, else var/flightdeck.db)\n"
+          "  --server URL      work against a server over its API (default $FLIGHTDECK_SERVER;\n"
+          "                    --db wins over the variable); the token is read from\n"
+          "                    $FLIGHTDECK_TOKEN only, never from an option\n"
+          "  --json            print JSON (the API's shape) instead of a table\n"
+          "  -h, --help        help on a command; also: flightdeck help COMMAND\n"
+          "\n"
+          "Exit status: 0 ok; 1 failed, not found, refused, server or network error;\n"
+          "2 usage error.\n"
+          "Roles: viewer, operator, admin, runtime; --project limits a grant to one project.\n", f);
+}
+
+/* Help on one command (to stdout). */
+static void command_help(const cli_cmd *c)
+{
+    printf("usage: flightdeck %s\n\n%s.\n", c->usage, c->summary);
+    if (c->help) printf("\n%s\n", c->help);
+    printf("\n%s\n", (c->flags & CMD_API)
+                         ? "Works on the local database, or on a server with --server URL\n"
+                           "(token in FLIGHTDECK_TOKEN)."
+                         : "Works on the local database only.");
+}
+
+/* The commands of group `word` ("sessions"), to f. 0 when there are none. */
+static int group_help(FILE *f, const char *word)
+{
+    int n = 0;
+    size_t wl = strlen(word);
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        if (strncmp(commands[i].name, word, wl) || commands[i].name[wl] != ' ') continue;
+        if (!n++) fprintf(f, "usage: flightdeck %s COMMAND [ARGS]\n\ncommands:\n", word);
+        fprintf(f, "  %-17s %s\n", commands[i].name + wl + 1, commands[i].summary);
+    }
+    if (n) fprintf(f, "\nRun 'flightdeck %s COMMAND --help' for the options of one.\n", word);
+    return n;
+}
+
+/* The command named by argv[0] (and argv[1]); *words receives how many
+ * words its name took. NULL when there is none. */
+static const cli_cmd *command_find(int argc, char **argv, int *words)
+{
+    for (size_t i = 0; i < NCOMMANDS; i++) {
+        const char *name = commands[i].name, *sp = strchr(name, ' ');
+        if (!sp && argc >= 1 && !strcmp(argv[0], name)) { *words = 1; return &commands[i]; }
+        if (sp && argc >= 2 && strlen(argv[0]) == (size_t)(sp - name) &&
+            !strncmp(argv[0], name, (size_t)(sp - name)) && !strcmp(argv[1], sp + 1)) {
+            *words = 2;
+            return &commands[i];
+        }
+    }
+    return NULL;
+}
+
+/* `flightdeck help [WORDS...]`. */
+static int help_main(int argc, char **argv)
+{
+    int words;
+    if (argc < 1) { usage(stdout); return 0; }
+    const cli_cmd *c = command_find(argc, argv, &words);
+    if (c) { command_help(c); return 0; }
+    if (!strcmp(argv[0], "simulate")) {
+        char *sa[] = { (char *)"simulate", (char *)"--help", NULL };
+        return sim_main(2, sa);
+    }
+    if (argc == 1 && group_help(stdout, argv[0])) return 0;
+    fprintf(stderr, "flightdeck: no command \"%s%s%s\"; flightdeck help lists them\n", argv[0],
+            argc > 1 ? " " : "", argc > 1 ? argv[1] : "");
+    return EXIT_USAGE;
+}
+
+/* Take the global options (--db PATH, --server URL, also as --opt=VALUE)
+ * out of argv, wherever they are. 0, or EXIT_USAGE (printed). */
+static int global_opts(int *argc, char **argv, const char **db_path, const char **server)
+{
+    int out = 0;
+    for (int i = 0; i < *argc; i++) {
+        const char *a = argv[i], **dst = NULL, *val = NULL;
+        if (!strcmp(a, "--db") || !strcmp(a, "--server")) {
+            dst = a[2] == 'd' ? db_path : server;
+            if (i + 1 >= *argc) {
+                fprintf(stderr, "flightdeck: %s needs a value\n", a);
+                return EXIT_USAGE;
+            }
+            val = argv[++i];
+        } else if (!strncmp(a, "--db=", 5) || !strncmp(a, "--server=", 9)) {
+            dst = a[2] == 'd' ? db_path : server;
+            val = strchr(a, '=') + 1;
+        }
+        if (dst) {
+            if (!*val) {
+                fprintf(stderr, "flightdeck: %.8s needs a value\n", a);
+                return EXIT_USAGE;
+            }
+            *dst = val;
+            continue;
+        }
+        argv[out++] = argv[i];
+    }
+    *argc = out;
+    return 0;
+}
+
+/* Global options, then help, then the command: on the local database or,
+ * for a command with an API and a server given, over HTTP. Returns the
+ * command's exit code (0, 1, or 2 for usage). */
+int main(int argc, char **argv)
+{
+    const char *db_path = NULL, *server = NULL;
+    argc--; argv++;
+    /* The reference runtime has options of its own (--server, --token). */
+    int first = 0;
+    while (first + 1 < argc && (!strcmp(argv[first], "--db") || !strcmp(argv[first], "--server")))
+        first += 2;
+    if (first < argc && !strcmp(argv[first], "simulate")) return sim_main(argc - first, argv + first);
+    if (global_opts(&argc, argv, &db_path, &server)) return EXIT_USAGE;
+    if (db_path && server) {
+        fprintf(stderr, "flightdeck: give --db or --server, not both\n");
+        return EXIT_USAGE;
+    }
+    int explicit_server = server != NULL;
+    if (!server && !db_path) {
+        server = getenv("FLIGHTDECK_SERVER");
+        if (server && !*server) server = NULL;
+    }
+    if (!db_path) db_path = getenv("FLIGHTDECK_DB");
+    if (!db_path || !*db_path) db_path = "var/flightdeck.db";
+
+    if (argc < 1) { usage(stderr); return EXIT_USAGE; }
+    if (!strcmp(argv[0], "help")) return help_main(argc - 1, argv + 1);
+    if (!strcmp(argv[0], "--help") || !strcmp(argv[0], "-h")) { usage(stdout); return 0; }
+
+    int words = 0;
+    const cli_cmd *cmd = command_find(argc, argv, &words);
     if (!cmd) {
+        int wants_help = argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"));
+        if ((argc == 1 || wants_help) && group_help(wants_help ? stdout : stderr, argv[0]))
+            return wants_help ? 0 : EXIT_USAGE;
         fprintf(stderr, "flightdeck: unknown command \"%s%s%s\"\n\n", argv[0], argc > 1 ? " " : "",
                 argc > 1 ? argv[1] : "");
         usage(stderr);
         return EXIT_USAGE;
     }
+    for (int i = words; i < argc; i++) {
+        if (!strcmp(argv[i], "--")) break;
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) { command_help(cmd); return 0; }
+    }
+
+    cli_ctx x = { NULL, NULL, db_path, cmd->name };
+    cli_remote remote;
+    memset(&remote, 0, sizeof remote);
+    if (server && !(cmd->flags & CMD_API)) {
+        if (explicit_server) {
+            fprintf(stderr, "flightdeck: %s works on the local database only (--server does not apply)\n",
+                    cmd->name);
+            return EXIT_USAGE;
+        }
+        server = NULL; /* FLIGHTDECK_SERVER is for the commands that have an API */
+    }
     if (auth_init()) { fprintf(stderr, "flightdeck: libsodium failed to start\n"); return 1; }
-    db *d = NULL;
-    if (cmd->fn != cmd_routes) {
+    if (server) {
+        char err[400];
+        int e = cli_remote_open(&remote, server, getenv("FLIGHTDECK_TOKEN"), err, sizeof err);
+        if (e) {
+            fprintf(stderr, "flightdeck: %s\n", err);
+            return e == -1 ? EXIT_USAGE : 1;
+        }
+        x.r = &remote;
+    } else if (!(cmd->flags & CMD_NODB)) {
         char err[300];
         int applied;
-        d = db_open(db_path, err, sizeof err);
-        if (!d) { fprintf(stderr, "flightdeck: %s\n", err); return 1; }
-        if (db_migrate(d, &applied)) {
-            fprintf(stderr, "flightdeck: migration failed: %s\n", db_errmsg(d));
-            db_free(d);
+        x.d = db_open(db_path, err, sizeof err);
+        if (!x.d) { fprintf(stderr, "flightdeck: %s\n", err); return 1; }
+        if (db_migrate(x.d, &applied)) {
+            fprintf(stderr, "flightdeck: migration failed: %s\n", db_errmsg(x.d));
+            db_free(x.d);
             return 1;
         }
         if (applied) fprintf(stderr, "flightdeck: applied %d migration(s)\n", applied);
     }
-    int rc = cmd->fn(d, db_path, argc - words, argv + words);
+    int rc = cmd->fn(&x, argc - words, argv + words);
     if (rc == EXIT_USAGE) fprintf(stderr, "usage: flightdeck %s\n", cmd->usage);
-    db_free(d);
+    cli_remote_close(x.r);
+    db_free(x.d);
     return rc;
 }

@@ -835,7 +835,7 @@ describe('session data API', () => {
     });
 
     it('CLI: sessions get ID --include trace,logs prints the same JSON', async () => {
-      const { stdout, code } = await srv.cli(['sessions', 'get', root, '--include', 'trace,logs']);
+      const { stdout, code } = await srv.cli(['sessions', 'get', root, '--include', 'trace,logs', '--json']);
       assert.equal(code, 0);
       const s = JSON.parse(stdout);
       const api = await getSession(srv, admin, root, '?include=trace,logs');
@@ -847,17 +847,17 @@ describe('session data API', () => {
       assert.equal(s.logs.length, 2);
       assert.ok(!('events' in s));
       // A repeated --include adds its parts.
-      const twice = JSON.parse((await srv.cli(['sessions', 'get', root, '--include', 'trace', '--include', 'logs'])).stdout);
+      const twice = JSON.parse((await srv.cli(['sessions', 'get', root, '--include', 'trace', '--include', 'logs', '--json'])).stdout);
       delete twice.duration;
       assert.deepEqual(twice, s);
       // Without --include: the session alone.
-      const plain = JSON.parse((await srv.cli(['sessions', 'get', root])).stdout);
+      const plain = JSON.parse((await srv.cli(['sessions', 'get', root, '--json'])).stdout);
       const plainApi = await getSession(srv, admin, root);
       delete plain.duration;
       delete plainApi.duration;
       assert.deepEqual(plain, plainApi);
       // children/agents from the CLI: full access, nothing restricted.
-      const all = JSON.parse((await srv.cli(['sessions', 'get', root, '--include', 'children,agents'])).stdout);
+      const all = JSON.parse((await srv.cli(['sessions', 'get', root, '--include', 'children,agents', '--json'])).stdout);
       assert.equal(all.children.length, 2);
       assert.ok(all.children.every((c) => !c.restricted && c.agent));
     });
