@@ -456,8 +456,8 @@ int cli_sessions_get(cli_ctx *x, int argc, char **argv)
         unsigned more;
         char bad[48];
         if (sessdata_include_parse(op.val[i], &more, bad, sizeof bad)) {
-            fprintf(stderr, "flightdeck: --include: unknown part \"%s\" (events, messages, children, "
-                            "trace, logs, artifacts, evals, agents)\n", bad);
+            fprintf(stderr, "flightdeck: --include: unknown part \"%s\" (" SESSDATA_INCLUDE_PARTS ")\n",
+                    bad);
             buf_fini(&inc);
             return EXIT_USAGE;
         }

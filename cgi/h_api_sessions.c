@@ -107,9 +107,8 @@ hres h_api_session_get(ctx *c)
     char bad[48];
     if (sessdata_include_parse(http_kvs_get(&c->req.query, "include"), &parts, bad, sizeof bad))
         return ctx_error_field(c, 400, "invalid_parameter", "include",
-                               "include has an unknown part \"%s\"; use events, messages, "
-                               "children, trace, timeline, logs, artifacts, evals, agents, "
-                               "user_data", bad);
+                               "include has an unknown part \"%s\"; use " SESSDATA_INCLUDE_PARTS,
+                               bad);
     cJSON *o = session_json(c, id);
     if (!o) return HR_ERROR;
     if (sessdata_include(c->db, o, id, parts, &c->who)) {

@@ -60,7 +60,7 @@ static const struct {
     { "events", SD_EVENTS }, { "messages", SD_MESSAGES }, { "children", SD_CHILDREN },
     { "trace", SD_TRACE },   { "logs", SD_LOGS },         { "artifacts", SD_ARTIFACTS },
     { "evals", SD_EVALS },   { "agents", SD_AGENTS },       { "timeline", SD_TIMELINE },
-    { "user_data", SD_USER_DATA },
+    { "user_data", SD_USER_DATA }, { "route", SD_ROUTE },
 };
 
 int sessdata_include_parse(const char *list, unsigned *mask, char *bad, size_t n)
@@ -290,6 +290,17 @@ int sessdata_include(db *d, cJSON *o, const char *id, unsigned mask, const princ
     if ((mask & SD_AGENTS) && add_agents(d, o, id, who)) return -1;
     if ((mask & SD_TIMELINE) && add_timeline(d, o, id)) return -1;
     if ((mask & SD_USER_DATA) && add_user_data(d, o, id)) return -1;
+    if (mask & SD_ROUTE) {
+        /* The request fields, grouped: what a route-oriented client asks for. */
+        cJSON *r = cJSON_AddObjectToObject(o, "route");
+        static const char *const keys[] = { "method", "url", "route_id" };
+        for (size_t i = 0; r && i < sizeof keys / sizeof keys[0]; i++) {
+            const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, keys[i]);
+            cJSON *copy = v ? cJSON_Duplicate(v, 1) : cJSON_CreateNull();
+            if (!copy || !cJSON_AddItemToObject(r, keys[i], copy)) { cJSON_Delete(copy); return -1; }
+        }
+        if (!r) return -1;
+    }
     return 0;
 }
 

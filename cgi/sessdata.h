@@ -30,7 +30,8 @@ enum sd_part {
     SD_EVALS     = 1 << 6, /* eval runs */
     SD_AGENTS    = 1 << 7, /* every descendant session, with its depth */
     SD_TIMELINE  = 1 << 8, /* the spans as a tree: "children" by parent_span_id */
-    SD_USER_DATA = 1 << 9  /* the session's user_data (JSON as sent, secrets masked) */
+    SD_USER_DATA = 1 << 9, /* the session's user_data (JSON as sent, secrets masked) */
+    SD_ROUTE     = 1 << 10 /* {method, url, route_id}: the request the session served */
 };
 
 #define SD_INCLUDE_LIST_MAX 1000  /* rows per included part (events, logs, trace, ...) */
@@ -41,6 +42,10 @@ enum sd_part {
 enum sd_severity { SD_DEBUG, SD_INFO, SD_WARN, SD_ERROR };
 /* The rank of a severity name ("debug" .. "error"), or -1. */
 int sessdata_severity(const char *name);
+
+/* The part names, for messages that list them. */
+#define SESSDATA_INCLUDE_PARTS \
+    "events, messages, children, trace, timeline, logs, artifacts, evals, agents, user_data, route"
 
 /* Parse a comma list of part names ("trace,logs"; spaces around names and
  * empty items are ignored) into *mask. 0, or -1 with the first unknown name
@@ -53,7 +58,8 @@ cJSON *sessdata_session(db *d, const char *id, int *missing);
 
 /* Add the parts of mask to session object o ("events", "children",
  * "trace", "logs", "artifacts", "evals", "agents", "timeline": arrays;
- * "user_data": any JSON). `who` decides
+ * "user_data": any JSON; "route": {method, url, route_id}, copied from o's
+ * own members). `who` decides
  * what a child or descendant in a project the caller cannot read shows (id,
  * name, status, structure, "restricted": true); NULL means full access (the
  * CLI). 0 or -1. */

@@ -373,6 +373,9 @@ describe('API v1 completeness', () => {
       assert.deepEqual(plain.agent_ids, ['solo']);
       const u = await getSession(srv, viewer, parent.id, '?include=user_data');
       assert.deepEqual(u.user_data, { u: [1, 2] });
+      const r = await getSession(srv, viewer, parent.id, '?include=route');
+      assert.deepEqual(r.route, { method: 'POST', url: r.url, route_id: 'r-9' });
+      assert.ok(!('route' in (await getSession(srv, viewer, plain.id))), 'route only when included');
       apiError(await srv.api('POST', '/api/v1/sessions', { token: runtime, json: { agent: 'x', devmode: 'yes' } }), 422, 'invalid_field', 'devmode');
     });
 

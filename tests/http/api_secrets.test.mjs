@@ -143,6 +143,17 @@ describe('secrets are masked everywhere but client-tool-calls', () => {
     }
   });
 
+  it('the CLI shows no secret, locally or against the server (srv.cli checks every output)', async () => {
+    const parts = 'events,messages,children,trace,timeline,logs,artifacts,evals,agents,user_data';
+    const local = await srv.cli(['sessions', 'get', sid, '--include', parts, '--json']);
+    assert.equal(JSON.parse(local.stdout).id, sid);
+    await srv.cli(['sessions', 'get', sid, '--include', 'messages']);
+    await srv.cli(['sessions', 'list', '--agent', 'vault-bot', '--json']);
+    await srv.cli(['report', 'get', sid], { allowFail: true });
+    const remote = await srv.cli(['--server', srv.url, 'sessions', 'get', sid, '--include', parts, '--json'], { env: { FLIGHTDECK_TOKEN: admin } });
+    assert.equal(JSON.parse(remote.stdout).id, sid);
+  });
+
   it('the database holds secrets only in tool_call_secrets', async () => {
     const everything = dump(srv);
     const withSecrets = everything.split('\n').filter((line) => ANY.test(line));

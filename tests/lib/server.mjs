@@ -31,6 +31,16 @@ function abs(p) {
   return path.isAbsolute(p) ? p : path.join(ROOT, p);
 }
 
+/** Secret values the tests send ({"$secret": "S3CR3T_..._q9x"}, see
+ *  tests/http/api_secrets.test.mjs). No answer of any test may carry one,
+ *  except GET .../client-tool-calls, the one route that returns secrets. */
+const SECRET_VALUE = /S3CR3T_[A-Za-z0-9_]*_q9x/;
+export function assertNoSecret(what, p, text) {
+  if (/\/client-tool-calls(\?|$)/.test(p)) return;
+  const m = SECRET_VALUE.exec(text || '');
+  if (m) throw new Error(`${what} ${p} answered the secret value ${m[0]} unmasked`);
+}
+
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
 export function freePort() {
   return new Promise((resolve, reject) => {
@@ -267,9 +277,9 @@ export async function startServer(opts = {}) {
 
   /** Run the CLI against the same database. Resolves {code, stdout, stderr};
    *  rejects on a non-zero exit unless {allowFail: true}. */
-  srv.cli = (args, { input, allowFail = false, timeoutMs = 60000 } = {}) =>
+  srv.cli = (args, { input, allowFail = false, timeoutMs = 60000, env: extra = {} } = {}) =>
     new Promise((resolve, reject) => {
-      const p = spawn(cliPath, args, { cwd: ROOT, env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const p = spawn(cliPath, args, { cwd: ROOT, env: { ...env, ...extra }, stdio: ['pipe', 'pipe', 'pipe'] });
       let stdout = '';
       let stderr = '';
       const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
@@ -282,6 +292,12 @@ export async function startServer(opts = {}) {
       p.on('close', (code, signal) => {
         clearTimeout(timer);
         const r = { code, signal, stdout, stderr };
+        try {
+          assertNoSecret('flightdeck', args.join(' '), stdout + stderr);
+        } catch (e) {
+          reject(e);
+          return;
+        }
         if ((code !== 0 || signal) && !allowFail) {
           const err = new Error(
             `flightdeck ${args.join(' ')} exited ${code ?? signal}\nstdout: ${stdout}\nstderr: ${stderr}` +
@@ -337,6 +353,7 @@ export async function startServer(opts = {}) {
     }
     // Every answer must match docs/openapi.json (route, method, status).
     checkResponse(method, p, res.status, res.headers.get('content-type'), parsed);
+    assertNoSecret(method, p, text);
     return { status: res.status, headers: res.headers, json: parsed, text, res };
   };
 
@@ -358,6 +375,7 @@ export async function startServer(opts = {}) {
         const res = await srv.fetch(p, { method, headers: h, body: b });
         jar.update(res);
         const text = await res.text();
+        assertNoSecret(method, p, text);
         if ((res.headers.get('content-type') || '').startsWith('text/html')) c.lastHtml = text;
         return { status: res.status, headers: res.headers, text, res, location: res.headers.get('location') };
       },
