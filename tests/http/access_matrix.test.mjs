@@ -243,6 +243,14 @@ describe('access matrix: every route x principal x project', () => {
     request: (c, route) => ({ path: fill(route.pattern.replace('{id}', c.id), c.T) }),
     allowed: check,
   });
+  const countOf = (table, id) => sql(srv, `SELECT count(*) AS n FROM ${table} WHERE session_id = ${q(id)}`)[0].n;
+  const eventRow = (eid) => sql(srv, `SELECT count(*) AS n, max(hide_reason) AS hide_reason FROM events WHERE id = ${Number(eid)}`)[0];
+  /** A fresh running session of project T with one thought: {id, eid}. */
+  async function thoughtOf(T) {
+    const id = await fresh(T, 'running');
+    const r = await append(srv, rt, id, { type: 'thought', content: `matrix thought ${++seq}` });
+    return { id, eid: r.events[0].id };
+  }
   const shareCount = (id) => sql(srv, `SELECT count(*) AS n FROM share_links WHERE session_id = ${q(id)}`)[0].n;
   /** A share link of base[T] made by the admin, as {token, lid}. */
   async function shareOf(T, expires = '24h') {
@@ -321,6 +329,99 @@ describe('access matrix: every route x principal x project', () => {
         }
       },
     },
+    // ---- API v1 (issue 7): one event, PATCH, logs, data uploads
+    'PATCH /api/v1/sessions/{id}': {
+      scope: 'session',
+      setup: async ({ T }) => ({ id: await fresh(T, 'running'), text: `matrix description ${++seq}` }),
+      request: (c, route) => ({ path: pathOf(route, c.id), json: { description: c.text } }),
+      snap: (c) => sql(srv, `SELECT description FROM sessions WHERE id = ${q(c.id)}`)[0].description,
+      allowed: (res, c) => {
+        assert.equal(res.status, 200, res.text);
+        assert.equal(res.json.description, c.text);
+      },
+    },
+    'GET /api/v1/sessions/{id}/events/{eid}': baseGet((p, T) => p.replace('{eid}', data[T].eid), (res, c) => {
+      assert.equal(res.status, 200);
+      assert.equal(res.json.id, data[c.T].eid);
+    }),
+    'DELETE /api/v1/sessions/{id}/events/{eid}': {
+      scope: 'session',
+      setup: ({ T }) => thoughtOf(T),
+      request: (c) => ({ path: `/api/v1/sessions/${c.id}/events/${c.eid}` }),
+      snap: (c) => eventRow(c.eid).n,
+      allowed: (res, c) => {
+        assert.equal(res.status, 204);
+        assert.equal(eventRow(c.eid).n, 0, 'the event is gone');
+      },
+    },
+    'POST /api/v1/sessions/{id}/events/{eid}/hide': {
+      scope: 'session',
+      setup: ({ T }) => thoughtOf(T),
+      request: (c) => ({ path: `/api/v1/sessions/${c.id}/events/${c.eid}/hide`, json: {} }),
+      snap: (c) => eventRow(c.eid).hide_reason,
+      allowed: (res, c) => {
+        assert.equal(res.status, 200);
+        assert.equal(eventRow(c.eid).hide_reason, 'manual');
+      },
+    },
+    'POST /api/v1/sessions/{id}/events/{eid}/unhide': {
+      scope: 'session',
+      setup: async ({ T }) => {
+        const c = await thoughtOf(T);
+        const h = await srv.api('POST', `/api/v1/sessions/${c.id}/events/${c.eid}/hide`, { token: op });
+        assert.equal(h.status, 200);
+        return c;
+      },
+      request: (c) => ({ path: `/api/v1/sessions/${c.id}/events/${c.eid}/unhide`, json: {} }),
+      snap: (c) => eventRow(c.eid).hide_reason,
+      allowed: (res, c) => {
+        assert.equal(res.status, 200);
+        assert.equal(eventRow(c.eid).hide_reason, null);
+      },
+    },
+    'POST /api/v1/sessions/{id}/logs': {
+      scope: 'session',
+      setup: ({ T }) => ({ id: base[T] }),
+      request: (c, route) => ({ path: pathOf(route, c.id), json: { severity: 'info', body: 'matrix log line' } }),
+      snap: (c) => countOf('logs', c.id),
+      allowed: (res) => {
+        assert.equal(res.status, 201);
+        assert.equal(res.json.accepted, 1);
+      },
+    },
+    'POST /api/v1/sessions/{id}/artifacts': {
+      scope: 'session',
+      setup: ({ T }) => ({ id: base[T] }),
+      request: (c, route) => ({ path: pathOf(route, c.id), json: { name: 'matrix.bin', content_base64: 'AAEC' } }),
+      snap: (c) => countOf('artifacts', c.id),
+      allowed: (res) => assert.equal(res.status, 201),
+    },
+    'POST /api/v1/sessions/{id}/evals': {
+      scope: 'session',
+      setup: ({ T }) => ({ id: base[T] }),
+      request: (c, route) => ({ path: pathOf(route, c.id), json: { eval_id: 'matrix-eval', state: 'passed' } }),
+      snap: (c) => countOf('eval_runs', c.id),
+      allowed: (res) => assert.equal(res.status, 201),
+    },
+    'PUT /api/v1/sessions/{id}/report': {
+      scope: 'session',
+      setup: ({ T }) => ({ id: base[T], text: `matrix report of ${T}` }),
+      request: (c, route) => ({ path: pathOf(route, c.id), json: { title: `Report`, summary: c.text } }),
+      snap: (c) => sql(srv, `SELECT report FROM sessions WHERE id = ${q(c.id)}`)[0].report,
+      allowed: (res) => assert.equal(res.status, 200),
+    },
+    'GET /api/v1/sessions/{id}/artifacts': sessionGet((res) => {
+      assert.equal(res.status, 200);
+      assert.ok(res.json.data.length >= 1);
+    }),
+    'GET /api/v1/sessions/{id}/logs': sessionGet((res) => {
+      assert.equal(res.status, 200);
+      assert.ok(Array.isArray(res.json.data));
+    }),
+    'GET /api/v1/sessions/{id}/evals': sessionGet((res) => {
+      assert.equal(res.status, 200);
+      assert.ok(Array.isArray(res.json.data));
+    }),
     'GET /share/{token}': shareGet(() => '', (res) => {
       assert.equal(res.status, 200);
       assert.match(res.text, /matrix base alpha/);
