@@ -629,6 +629,8 @@ hres h_api_report_put(ctx *c)
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
     cJSON *in = data_body_json(c);
     if (!in) return HR_OK;
+    /* A report is shown and exported: its secrets are masked before anything else. */
+    if (ingest_secrets_mask(in) < 0) return HR_ERROR;
     char why[200];
     const char *field = NULL;
     int v = report_validate(in, why, sizeof why, &field);
@@ -702,6 +704,7 @@ hres h_api_eval_create(ctx *c)
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
     cJSON *in = data_body_json(c);
     if (!in) return HR_OK;
+    if (ingest_secrets_mask(in) < 0) return HR_ERROR; /* results are shown: mask first */
     if (data_body_check(c, in, eval_fields)) return HR_OK;
     const cJSON *run = cJSON_GetObjectItemCaseSensitive(in, "id");
     int64_t run_id = cJSON_IsNumber(run) ? (int64_t)run->valuedouble : 0;

@@ -74,8 +74,15 @@ describe('secrets are masked everywhere but client-tool-calls', () => {
     clientCalls = await srv.api('GET', `${P()}/client-tool-calls`, { token: runtime });
     const st = await append(srv, runtime, sid, { type: 'status', status: 'failed', error: secret('status_error'), step: 'login' });
     assert.equal(st.status, 'failed');
-    const rep = await srv.api('PUT', `${P()}/report`, { token: runtime, json: { summary: 'Report without secrets' } });
-    assert.equal(rep.status, 200);
+    const rep = await srv.api('PUT', `${P()}/report`, {
+      token: runtime,
+      json: { title: 'Vault report', summary: 'Report with secrets', sections: [{ title: 'Creds', content: 'see data' }], data: { key: secret('report_data'), list: [secret('report_list')] } },
+    });
+    assert.equal(rep.status, 200, rep.text);
+    assert.deepEqual(rep.json.data, { key: '****', list: ['****'] });
+    const ev = await srv.api('POST', `${P()}/evals`, { token: runtime, json: { eval_id: 'leak-check', state: 'failed', result: { saw: secret('eval_result') } } });
+    assert.equal(ev.status, 201, ev.text);
+    assert.deepEqual(ev.json.result, { saw: '****' });
   });
   after(async () => {
     await srv?.stop();
