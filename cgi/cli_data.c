@@ -136,13 +136,19 @@ static void print_sessions(const cJSON *page)
 {
     const cJSON *data = cJSON_GetObjectItemCaseSensitive(page, "data");
     const cJSON *next = cJSON_GetObjectItemCaseSensitive(page, "next_cursor");
-    printf("%-26s %-10s %-20s %-24s %-32s %12s\n", "ID", "STATUS", "AGENT", "STARTED", "NAME", "COST");
+    printf("%-26s %-10s %-20s %-17s %-32s %10s\n", "ID", "STATUS", "AGENT", "STARTED (UTC)", "NAME", "COST");
     for (const cJSON *r = data ? data->child : NULL; r; r = r->next) {
-        char name[200];
+        char name[200], started[17] = "-";
         one_line(js(r, "name"), 29, name, sizeof name);
-        printf("%-26.26s %-10.10s %-20.20s %-24.24s %-32s %12.4f\n", js(r, "id"), js(r, "status"),
-               js(r, "agent"), *js(r, "start_time") ? js(r, "start_time") : "-", name,
-               jn(r, "total_cost", 0));
+        /* "2026-11-21T20:01:00.468Z" -> "2026-11-21 20:01": a minute is enough in a table */
+        const char *st = js(r, "start_time");
+        if (strlen(st) >= 16) {
+            memcpy(started, st, 16);
+            started[10] = ' ';
+            started[16] = '\0';
+        }
+        printf("%-26.26s %-10.10s %-20.20s %-17s %-32s %10.4f\n", js(r, "id"), js(r, "status"),
+               js(r, "agent"), started, name, jn(r, "total_cost", 0));
     }
     if (!data || !data->child) fprintf(stderr, "No sessions match.\n");
     if (cJSON_IsString(next)) printf("more: --cursor %s\n", next->valuestring);
