@@ -7,7 +7,7 @@ mode=${1:-run}
 pkgs="gcc make libc6-dev lighttpd lighttpd-mod-deflate libfcgi-dev libsqlite3-dev libcjson-dev libsodium-dev
       libmd4c-dev libmd4c-html0-dev libcurl4-openssl-dev sqlite3 procps"
 if [ "$mode" = test ]; then
-  pkgs="$pkgs chromium curl"
+  pkgs="$pkgs chromium curl valgrind"
   command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
   command -v npm >/dev/null 2>&1 || pkgs="$pkgs npm"
 fi

@@ -3,6 +3,7 @@
 #
 #   tests/run.sh            every suite
 #   tests/run.sh unit       build/san/test_* (each prints "N passed, N failed" last)
+#   tests/run.sh valgrind   build/vg/test_* under valgrind memcheck (one test each)
 #   tests/run.sh http       node --test tests/http/   (lighttpd + the sanitizer app)
 #   tests/run.sh browser    node --test tests/browser/ (headless Chromium)
 #
@@ -23,8 +24,8 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 suite=${1:-all}
 case "$suite" in
-  all|unit|http|browser) ;;
-  *) echo "usage: tests/run.sh [unit|http|browser]" >&2; exit 2 ;;
+  all|unit|valgrind|http|browser) ;;
+  *) echo "usage: tests/run.sh [unit|valgrind|http|browser]" >&2; exit 2 ;;
 esac
 
 total_pass=0
@@ -147,6 +148,43 @@ run_node() { # name dir timeout
   add "$name" "$p" "$f" "$(($(now) - t0))" "$remark"
 }
 
+# ------------------------------------------------------------- valgrind
+# The unit tests again, built without sanitizers (build/vg/, `make vg`),
+# under memcheck: each binary is one test, failed by any invalid access,
+# use of uninitialised memory, or definite/indirect leak (or a test failure).
+run_valgrind() {
+  t0=$(now)
+  pass=0 fail=0 n=0 remark=""
+  if ! command -v valgrind >/dev/null 2>&1; then
+    echo "-- valgrind: not installed (scripts/deps.sh test)"
+    add valgrind 0 1 0 "no valgrind"
+    return
+  fi
+  for bin in build/vg/test_*; do
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    case "$bin" in *.o) continue ;; esac
+    n=$((n + 1))
+    name=$(basename "$bin")
+    out="$tmp/vg-$name.out"
+    with_timeout "${VALGRIND_TIMEOUT:-600}" valgrind -q --error-exitcode=99 --leak-check=full \
+      --errors-for-leak-kinds=definite,indirect "./$bin" >"$out" 2>&1
+    rc=$?
+    if [ "$rc" -eq 0 ]; then
+      pass=$((pass + 1))
+      echo "   $name: clean under valgrind"
+    else
+      fail=$((fail + 1))
+      echo "-- $name: exit status $rc under valgrind"
+      grep -v '^ok - ' "$out" | tail -n 60 | sed 's/^/   /'
+    fi
+  done
+  if [ "$n" -eq 0 ]; then
+    echo "-- valgrind: no build/vg/test_* binaries (run \`make vg\` first)"
+    fail=$((fail + 1)) remark="no test binaries"
+  fi
+  add valgrind "$pass" "$fail" "$(($(now) - t0))" "$remark"
+}
+
 need_app() {
   app=${FD_APP:-build/san/flightdeck.fcgi}
   cli=${FD_CLI:-build/san/flightdeck}
@@ -166,6 +204,7 @@ need_app() {
 }
 
 case "$suite" in all|unit) run_unit ;; esac
+case "$suite" in all|valgrind) run_valgrind ;; esac
 case "$suite" in all|http) need_app http && run_node http tests/http "${HTTP_TIMEOUT:-600}" ;; esac
 case "$suite" in all|browser) need_app browser && run_node browser tests/browser "${BROWSER_TIMEOUT:-300}" ;; esac
 
