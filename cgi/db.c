@@ -7,7 +7,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define DB_SQL_ENUM(id, sql) [SQL_##id] = sql,
+#define DB_SQL_ENUM(id, sql) [SQL_##id] = (sql),
 static const char *const db_sql_text[SQL__COUNT] = {
 #include "db_sql.h"
 };
@@ -26,6 +26,31 @@ struct db {
     struct { uint64_t key; sqlite3_stmt *st; } shape[DB_SHAPES];
     int           nshape;
 };
+
+/* The primary result code of the last failed SQLite call of this thread
+ * since db_error_clear (0: none). One request runs on one thread, so this is
+ * the request's own. */
+static _Thread_local int db_last_fail;
+
+/* Remember rc when it is a failure (anything but OK, ROW, DONE). */
+static void db_note(int rc)
+{
+    int p = rc & 0xff;
+    if (p != SQLITE_OK && p != SQLITE_ROW && p != SQLITE_DONE) db_last_fail = p;
+}
+
+void db_error_clear(void) { db_last_fail = 0; }
+
+int db_storage_error(void)
+{
+    switch (db_last_fail) {
+    case SQLITE_BUSY: case SQLITE_LOCKED: case SQLITE_FULL: case SQLITE_IOERR:
+    case SQLITE_READONLY: case SQLITE_CANTOPEN: case SQLITE_PERM:
+        return db_last_fail;
+    default:
+        return 0;
+    }
+}
 
 int64_t db_now_ms(void)
 {
@@ -61,8 +86,24 @@ void db_free(db *d)
     if (!d) return;
     for (int i = 0; i < SQL__COUNT; i++) sqlite3_finalize(d->st[i]);
     for (int i = 0; i < d->nshape; i++) sqlite3_finalize(d->shape[i].st);
-    sqlite3_close(d->h);
+    if (sqlite3_close(d->h) != SQLITE_OK)
+        fprintf(stderr, "flightdeck: closing the database: %s\n", sqlite3_errmsg(d->h));
     free(d);
+}
+
+int db_readonly(db *d) { return sqlite3_db_readonly(d->h, "main") == 1; }
+
+int db_path_writable(const char *path)
+{
+    /* access(), never open()+close(): closing any descriptor of the file
+     * would drop the POSIX locks SQLite holds on it. */
+    static const char *const suffix[] = { "", "-wal", "-shm" };
+    char f[4096];
+    for (size_t i = 0; i < sizeof suffix / sizeof *suffix; i++) {
+        if ((size_t)snprintf(f, sizeof f, "%s%s", path, suffix[i]) >= sizeof f) return 0;
+        if (access(f, W_OK) != 0 && (i == 0 || access(f, F_OK) == 0)) return 0;
+    }
+    return 1;
 }
 
 sqlite3 *db_handle(db *d) { return d->h; }
@@ -73,8 +114,9 @@ sqlite3_stmt *db_stmt(db *d, db_sql_id id)
     if ((int)id < 0 || id >= SQL__COUNT) return NULL;
     sqlite3_stmt *st = d->st[id];
     if (!st) {
-        if (sqlite3_prepare_v3(d->h, db_sql_text[id], -1, SQLITE_PREPARE_PERSISTENT,
-                               &st, NULL) != SQLITE_OK) {
+        int rc = sqlite3_prepare_v3(d->h, db_sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+        if (rc != SQLITE_OK) {
+            db_note(rc);
             fprintf(stderr, "flightdeck: cannot prepare statement %d: %s\n", (int)id,
                     sqlite3_errmsg(d->h));
             return NULL;
@@ -98,7 +140,9 @@ sqlite3_stmt *db_stmt_shape(db *d, uint64_t key, const char *sql)
     }
     if (!sql) return NULL;
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+    int rc = sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
+    if (rc != SQLITE_OK) {
+        db_note(rc);
         fprintf(stderr, "flightdeck: cannot prepare shape %llx: %s\n", (unsigned long long)key,
                 sqlite3_errmsg(d->h));
         return NULL;
@@ -122,6 +166,7 @@ int db_step(sqlite3_stmt *st)
         sqlite3_reset(st);
         usleep(10000u << i);
     }
+    db_note(rc);
     return rc;
 }
 
@@ -142,9 +187,10 @@ static int db_exec_text(db *d, const char *sql)
         if ((rc & 0xff) != SQLITE_BUSY || i >= DB_BUSY_RETRIES) break;
         usleep(10000u << i);
     }
+    db_note(rc);
     if (rc != SQLITE_OK)
-        fprintf(stderr, "flightdeck: sql failed (%s): %s\n", sqlite3_errmsg(d->h),
-                strlen(sql) > 60 ? "migration" : sql);
+        fprintf(stderr, "flightdeck: sql failed (%s, %d): %s\n", sqlite3_errmsg(d->h),
+                sqlite3_extended_errcode(d->h), strlen(sql) > 60 ? "migration" : sql);
     return rc == SQLITE_OK ? 0 : -1;
 }
 
@@ -166,9 +212,26 @@ int db_version(db *d)
     return v;
 }
 
+/* Does the database hold schema_migrations with the newest migration
+ * applied? Reads only; 0 when the table is missing. */
+static int db_schema_current(db *d)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(d->h, "SELECT max(version) FROM schema_migrations", -1, &st, NULL) != SQLITE_OK)
+        return 0;
+    int ok = db_step(st) == SQLITE_ROW &&
+             sqlite3_column_int(st, 0) >= db_migrations[db_migration_count - 1].version;
+    sqlite3_finalize(st);
+    db_error_clear();
+    return ok;
+}
+
 int db_migrate(db *d, int *applied)
 {
     *applied = 0;
+    /* Up to date: write nothing, so a read-only database still opens (and
+     * serves reads) instead of stopping the app. */
+    if (db_migration_count > 0 && db_schema_current(d)) return 0;
     if (db_exec_text(d, "CREATE TABLE IF NOT EXISTS schema_migrations ("
                         "version INTEGER PRIMARY KEY, name TEXT NOT NULL, "
                         "applied_at INTEGER NOT NULL)"))

@@ -65,6 +65,27 @@ int db_begin(db *d);
 int db_commit(db *d);
 void db_rollback(db *d);
 
+/* Was the connection opened read-only (the file was write-protected when
+ * it was opened)? SQLite falls back to read-only silently. */
+int db_readonly(db *d);
+/* May this process write the database file at path and its -wal and -shm
+ * files (those that exist)? Checked with access(2) only. A connection opened
+ * while they were not stays unable to write, and so does every connection
+ * opened while any such one is open (they share the read-only -shm mapping):
+ * recovery means closing every connection of the process, then opening
+ * them again (main.c). */
+int db_path_writable(const char *path);
+
+/* The storage trouble behind the last failed SQLite call of this thread
+ * since db_error_clear: SQLITE_BUSY, LOCKED, FULL, IOERR, READONLY,
+ * CANTOPEN or PERM (primary codes), or 0 when there was none or the failure
+ * was of another kind (a constraint, a bug). The dispatcher answers such a
+ * failure 503 (retry later), not 500. */
+int db_storage_error(void);
+/* Forget the last failure (each request starts clean; a best-effort write
+ * that failed must not colour the answer). */
+void db_error_clear(void);
+
 sqlite3 *db_handle(db *d);
 const char *db_errmsg(db *d);
 

@@ -18,7 +18,9 @@
 
 #include "app.h"
 #include "db.h"
+#include "ingest.h"
 #include "notify.h"
+#include "utf8.h"
 
 #define MAX_WORKERS 64
 
@@ -37,6 +39,73 @@ typedef struct worker {
     int        index;
 } worker;
 
+/* Every worker's connection, and a gate over them: a worker holds the gate
+ * shared while it handles a request. A connection opened while the database
+ * was write-protected cannot write, nor can any opened while one such is
+ * open (SQLite shares the read-only -shm mapping in the process), so when
+ * the files are writable again every connection is closed and opened anew
+ * at once, under the gate held exclusively (reopen_if_writable). */
+static pthread_rwlock_t db_gate;
+static db *conns[MAX_WORKERS];
+static int nconns;
+/* Some connection cannot write (opened read-only, or a write was refused as
+ * read-only); when to look at the files next (ms). */
+static atomic_int db_degraded;
+static _Atomic int64_t db_next_check;
+
+#define REOPEN_CHECK_MS 1000
+#define REOPEN_WAIT_MS  2000
+
+/* Open every connection (at start, or with the gate held exclusively).
+ * Returns 0, or -1 with a message on stderr. Marks the set degraded when
+ * one of them opened read-only. */
+static int open_all(const char *path)
+{
+    char err[256];
+    int ro = 0;
+    /* Close them all first: one left open would hand its read-only
+     * shared memory to the new ones. */
+    for (int i = 0; i < nconns; i++) {
+        db_free(conns[i]);
+        conns[i] = NULL;
+    }
+    for (int i = 0; i < nconns; i++) {
+        conns[i] = db_open(path, err, sizeof err);
+        if (!conns[i]) {
+            fprintf(stderr, "flightdeck: database %s: %s\n", path, err);
+            return -1;
+        }
+        ro |= db_readonly(conns[i]);
+    }
+    atomic_store(&db_degraded, ro);
+    return 0;
+}
+
+/* When some connection cannot write and the files have become writable,
+ * reopen every connection, without a restart. Looks at most once a second;
+ * waits at most REOPEN_WAIT_MS for requests in flight (a long-poll may hold
+ * its worker longer: then the next look tries again). */
+static void reopen_if_writable(const char *path)
+{
+    if (!atomic_load(&db_degraded)) return;
+    int64_t now = db_now_ms();
+    int64_t next = atomic_load(&db_next_check);
+    if (now < next || !atomic_compare_exchange_strong(&db_next_check, &next, now + REOPEN_CHECK_MS))
+        return;
+    if (!db_path_writable(path)) return;
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += REOPEN_WAIT_MS / 1000;
+    if (pthread_rwlock_timedwrlock(&db_gate, &until) != 0) return;
+    if (atomic_load(&db_degraded)) {
+        if (open_all(path)) exit(1); /* lighttpd starts the app again */
+        fprintf(stderr, "flightdeck: the database is writable again: reopened %d connections%s\n",
+                nconns, atomic_load(&db_degraded) ? " (some still read-only)" : "");
+    }
+    pthread_rwlock_unlock(&db_gate);
+}
+
+/* The environment variable `name`, or dflt when it is unset or empty. */
 static const char *env_or(const char *name, const char *dflt)
 {
     const char *v = getenv(name);
@@ -55,9 +124,51 @@ static const char *media_type(arena *a, const char *ct)
     return m ? m : "";
 }
 
+/* Why read_request refused a request: the answer's status, code, message. */
+typedef struct refusal {
+    int         status;
+    const char *code;
+    const char *message;
+} refusal;
+
+/* Set *why and return its status. */
+static int refuse(refusal *why, int status, const char *code, const char *message)
+{
+    why->status = status;
+    why->code = code;
+    why->message = message;
+    return status;
+}
+
+/* Is body[0..n) one JSON value (and whitespace)? As ctx_body_json parses. */
+static int json_parses(const char *body, size_t n)
+{
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(body, n, &end, 0);
+    if (!j) return 0;
+    cJSON_Delete(j);
+    const char *stop = body + n;
+    while (end && end < stop && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')) end++;
+    return end == stop;
+}
+
+/* Does any value of a parsed form hold a NUL (which C strings would cut
+ * short: "admin%00x" would sign in as "admin") or bytes that are not UTF-8? */
+static int form_text_bad(const http_kvs *f)
+{
+    for (size_t i = 0; i < f->n; i++) {
+        const http_kv *kv = &f->v[i];
+        if (kv->val_len && (memchr(kv->val, '\0', kv->val_len) || !utf8_valid(kv->val, kv->val_len)))
+            return 1;
+        if (!utf8_valid(kv->key, strlen(kv->key))) return 1;
+    }
+    return 0;
+}
+
 /* Fill c->req from the FastCGI request. Returns 0, or an HTTP status to
- * answer with at once (400, 413) when the request is unusable. */
-static int read_request(ctx *c, FCGX_Request *fr)
+ * answer with at once (400, 413, 422; *why says why) when the request is
+ * unusable. */
+static int read_request(ctx *c, FCGX_Request *fr, refusal *why)
 {
     http_req *r = &c->req;
     arena *a = c->a;
@@ -90,33 +201,47 @@ static int read_request(ctx *c, FCGX_Request *fr)
     char *path = http_urldecode(a, r->request_uri, plen, 0, &dlen);
     if (!path || dlen != strlen(path) || path[0] != '/') {
         r->path = "/";
-        return 400;
+        return refuse(why, 400, "bad_request", "the request path is malformed");
     }
     r->path = path;
 
-    if (http_parse_query(a, r->query_string, strlen(r->query_string), &r->query)) return 400;
-    if (http_parse_cookies(a, FCGX_GetParam("HTTP_COOKIE", env), &r->cookies)) return 400;
+    if (http_parse_query(a, r->query_string, strlen(r->query_string), &r->query))
+        return refuse(why, 400, "bad_request", "the query string is malformed");
+    if (http_parse_cookies(a, FCGX_GetParam("HTTP_COOKIE", env), &r->cookies))
+        return refuse(why, 400, "bad_request", "the Cookie header is malformed");
 
     const char *cl = FCGX_GetParam("CONTENT_LENGTH", env);
     if (cl && *cl) {
         char *end;
         unsigned long long n = strtoull(cl, &end, 10);
-        if (*end || cl[0] == '-') return 400;
+        if (*end || cl[0] == '-')
+            return refuse(why, 400, "bad_request", "Content-Length is not a number");
         /* Refuse before reading: the body never enters memory. */
-        if (n > c->app->max_body) return 413;
+        if (n > c->app->max_body) return refuse(why, 413, "body_too_large", NULL);
         if (n > 0) {
             char *body = arena_alloc(a, (size_t)n + 1);
-            if (!body) return 413;
+            if (!body) return refuse(why, 413, "body_too_large", NULL);
             int got = FCGX_GetStr(body, (int)n, fr->in);
-            if (got < 0 || (unsigned long long)got != n) return 400;
+            if (got < 0 || (unsigned long long)got != n)
+                return refuse(why, 400, "bad_request", "the body is shorter than Content-Length");
             body[n] = '\0';
             r->body = body;
             r->body_len = (size_t)n;
         }
     }
-    if (r->body && strcmp(r->content_type, "application/x-www-form-urlencoded") == 0 &&
-        http_parse_query(a, r->body, r->body_len, &r->form))
-        return 400;
+    if (r->body && strcmp(r->content_type, "application/x-www-form-urlencoded") == 0) {
+        if (http_parse_query(a, r->body, r->body_len, &r->form))
+            return refuse(why, 400, "bad_request", "the form is malformed");
+        if (form_text_bad(&r->form))
+            return refuse(why, 400, "bad_request",
+                          "a form field holds a NUL character or bytes that are not UTF-8");
+    }
+    /* JSON text holding U+0000 would be cut short wherever it is used: one
+     * check here covers every route. Only well-formed JSON is refused here,
+     * so malformed JSON still gets its 400 invalid_json from the handler. */
+    if (r->body && strcmp(r->content_type, "application/json") == 0 &&
+        ingest_json_has_nul(r->body, r->body_len) && json_parses(r->body, r->body_len))
+        return refuse(why, 422, "invalid_body", "text in the body may not contain U+0000 (NUL)");
     return 0;
 }
 
@@ -140,16 +265,16 @@ static void write_response(ctx *c, FCGX_Request *fr)
     buf_fini(&head);
 }
 
+/* One worker thread: its own arena and connection (conns[index], used under
+ * the gate); accepts and
+ * answers requests until the FastCGI listener closes. */
 static void *worker_run(void *arg)
 {
     worker *w = arg;
-    char err[256];
     FCGX_Request fr;
-    db *d = db_open(w->ap->db_path, err, sizeof err);
     arena *a = arena_new();
-    if (!d || !a || FCGX_InitRequest(&fr, 0, 0) != 0) {
-        fprintf(stderr, "flightdeck: worker %d cannot start: %s\n", w->index,
-                d ? "out of memory" : err);
+    if (!a || FCGX_InitRequest(&fr, 0, 0) != 0) {
+        fprintf(stderr, "flightdeck: worker %d cannot start: out of memory\n", w->index);
         exit(1);
     }
     for (;;) {
@@ -158,15 +283,19 @@ static void *worker_run(void *arg)
         pthread_mutex_unlock(&accept_lock);
         if (rc < 0) break;
         atomic_fetch_add(&active_requests, 1);
+        reopen_if_writable(w->ap->db_path);
+        pthread_rwlock_rdlock(&db_gate);
+        db *d = conns[w->index];
         ctx c;
         ctx_begin(&c, w->ap, d, a);
-        int bad = read_request(&c, &fr);
+        refusal why = { 0, NULL, NULL };
+        int bad = read_request(&c, &fr, &why);
         if (bad) {
             if (bad == 413)
                 ctx_error(&c, 413, "body_too_large", "the body is larger than %zu bytes",
                           w->ap->max_body);
             else
-                ctx_error(&c, 400, "bad_request", "the request is malformed");
+                ctx_error(&c, bad, why.code, "%s", why.message);
             app_finish(&c);
         } else {
             app_handle(&c);
@@ -174,9 +303,11 @@ static void *worker_run(void *arg)
         write_response(&c, &fr);
         FCGX_Finish_r(&fr);
         ctx_end(&c);
+        /* A write refused as read-only: look at the files from now on. */
+        if (db_storage_error() == SQLITE_READONLY) atomic_store(&db_degraded, 1);
+        pthread_rwlock_unlock(&db_gate);
         atomic_fetch_sub(&active_requests, 1);
     }
-    db_free(d);
     arena_free(a);
     return NULL;
 }
@@ -203,9 +334,13 @@ int main(void)
 {
     static app ap;
     char err[256];
-    tmpl_err terr;
+    tmpl_err terr = { 0 };
 
     signal(SIGPIPE, SIG_IGN);
+    /* A file size limit (RLIMIT_FSIZE) reached while writing the database
+     * must fail that write (SQLite reports an I/O error; the request is
+     * answered 503), not kill the process. */
+    signal(SIGXFSZ, SIG_IGN);
     ap.db_path = env_or("FLIGHTDECK_DB", "var/flightdeck.db");
     ap.workers = atoi(env_or("FLIGHTDECK_WORKERS", "16"));
     /* Long-polls may hold at most this many workers; the rest stay free for
@@ -258,6 +393,14 @@ int main(void)
         fprintf(stderr, "flightdeck: cannot start the signal thread\n");
         return 1;
     }
+    /* Prefer the exclusive side, so a reopen is not starved by requests. */
+    pthread_rwlockattr_t ga;
+    pthread_rwlockattr_init(&ga);
+    pthread_rwlockattr_setkind_np(&ga, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&db_gate, &ga);
+    pthread_rwlockattr_destroy(&ga);
+    nconns = ap.workers;
+    if (open_all(ap.db_path)) return 1;
     worker ws[MAX_WORKERS];
     for (int i = 0; i < ap.workers; i++) {
         ws[i].ap = &ap;

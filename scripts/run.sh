@@ -17,6 +17,11 @@ mkdir -p "$FD_VAR" "$(dirname "$FLIGHTDECK_DB")"
 
 "$root/bin/flightdeck" setup
 
+# A FastCGI socket left by a lighttpd that was killed: lighttpd 1.4.69 that
+# finds one (and gets requests at once, e.g. from retrying runtimes) takes it
+# for a backend it did not start and never spawns the app.
+rm -f "$FD_VAR"/flightdeck.sock*
+
 lighttpd -D -f "$root/lighttpd.conf" &
 lpid=$!
 stop() {

@@ -444,6 +444,16 @@ export async function startServer(opts = {}) {
   /** The lighttpd error log (the app's stderr lands there too). */
   srv.errorLog = () => readIf(path.join(varDir, 'lighttpd-error.log'));
 
+  /** Start lighttpd (and so the app) again on the same port and database,
+   *  after the caller killed both by pid (tests/soak: crash safety). */
+  srv.relaunch = async (timeoutMs = 30000) => {
+    srv.proc = null;
+    // A socket left by the killed lighttpd: lighttpd 1.4.69 that finds one
+    // and gets requests at once never spawns the app (scripts/run.sh too).
+    for (const f of fs.readdirSync(varDir)) if (f.startsWith('flightdeck.sock')) fs.rmSync(path.join(varDir, f), { force: true });
+    await launch(srv, timeoutMs);
+  };
+
   // First start: migrate and create the admin user, exactly as run.sh does.
   const setup = await srv.cli(['setup']);
   const pwFile = path.join(path.dirname(dbPath), 'initial-admin-password');
