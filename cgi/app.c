@@ -31,6 +31,7 @@ void ctx_begin(ctx *c, const app *ap, db *d, arena *a)
     c->a = a;
     http_resp_init(&c->resp);
     auth_random_id(c->request_id, 16);
+    db_error_clear();
 }
 
 int ctx_set_request_id(ctx *c, const char *v)
@@ -67,6 +68,8 @@ const char *ctx_param(const ctx *c, size_t i)
     return i < c->req.nparams ? c->req.params[i] : "";
 }
 
+static hres ctx_verror(ctx *c, int status, const char *code, const char *field,
+                       const char *fmt, va_list ap) __attribute__((format(printf, 5, 0)));
 static hres ctx_verror(ctx *c, int status, const char *code, const char *field,
                        const char *fmt, va_list ap)
 {
@@ -297,6 +300,7 @@ static int auth_bearer(ctx *c)
         sqlite3_bind_int64(st, 1, c->who.id);
         sqlite3_bind_int64(st, 2, now);
         db_exec(st); /* best effort: a busy database must not refuse the request */
+        db_error_clear();
     }
     return load_grants(c, SQL_GRANTS_OF_TOKEN, c->who.id);
 }
@@ -374,7 +378,8 @@ static void cors_preflight(ctx *c, unsigned allowed)
 {
     char allow[80];
     route_allow_header(allowed, allow, sizeof allow - 10);
-    strcat(allow, ", OPTIONS");
+    size_t used = strlen(allow);
+    snprintf(allow + used, sizeof allow - used, ", OPTIONS");
     c->resp.status = 204;
     http_resp_header(&c->resp, "Allow", allow);
     add_cors_headers(c);
@@ -489,7 +494,8 @@ static void add_etag(ctx *c)
     char etag[2 * sizeof h + 3];
     etag[0] = '"';
     sodium_bin2hex(etag + 1, sizeof etag - 2, h, sizeof h);
-    strcat(etag, "\"");
+    etag[sizeof etag - 2] = '"';
+    etag[sizeof etag - 1] = '\0';
     const char *hit = NULL;
     size_t hitlen = 0;
     int fresh = c->if_none_match && etag_matches(c->if_none_match, etag, &hit, &hitlen);
@@ -517,10 +523,13 @@ void app_finish(ctx *c)
     /* Every "come back later" says when. */
     if ((status == 503 || status == 429) && !resp_has_header(c, "Retry-After"))
         http_resp_header(&c->resp, "Retry-After", status == 503 ? APP_RETRY_503 : APP_RETRY_429);
-    if (status >= 500)
+    if (status >= 500) {
+        /* A share link's path is its credential: never in the log. */
+        const char *path = c->req.path ? c->req.path : "?";
+        if (!strncmp(path, "/share/", 7)) path = "/share/(token)";
         fprintf(stderr, "flightdeck: %d %s %.200s (request %s)\n", status,
-                c->req.method_name ? c->req.method_name : "?", c->req.path ? c->req.path : "?",
-                c->request_id);
+                c->req.method_name ? c->req.method_name : "?", path, c->request_id);
+    }
     add_cors_headers(c);
     add_etag(c);
 }
@@ -555,7 +564,8 @@ void app_handle(ctx *c)
             char allow[80];
             route_allow_header(allowed, allow, sizeof allow - 10);
             /* With CORS on, the API also answers OPTIONS (the preflight). */
-            if (cors_on(c)) strcat(allow, ", OPTIONS");
+            size_t used = strlen(allow);
+            if (cors_on(c)) snprintf(allow + used, sizeof allow - used, ", OPTIONS");
             http_resp_header(&c->resp, "Allow", allow);
             r = ctx_error(c, 405, "method_not_allowed", "%s is not allowed here; use %s",
                           c->req.method_name, allow);
@@ -609,6 +619,18 @@ void app_handle(ctx *c)
     /* Wake long-polls after anything that may have changed a session. */
     if (!(c->req.method & (HTTP_GET | HTTP_HEAD))) notify_bump();
 done:
+    /* A write the storage refused (disk full, read-only, I/O error, locked
+     * too long) is not a bug: answer 503 with Retry-After, whatever the
+     * handler made of it. Reads that worked were answered already. */
+    if ((r != HR_OK || c->resp.status >= 500) && db_storage_error()) {
+        int busy = db_storage_error() == SQLITE_BUSY || db_storage_error() == SQLITE_LOCKED;
+        if (!resp_has_header(c, "Retry-After"))
+            http_resp_header(&c->resp, "Retry-After", busy ? "1" : APP_RETRY_503);
+        r = busy ? ctx_error(c, 503, "busy", "the database is busy; retry")
+                 : ctx_error(c, 503, "storage_unavailable",
+                             "the database cannot be written now (disk full, read-only or an I/O "
+                             "error); reads still work; retry later");
+    }
     if (r != HR_OK) {
         /* app_finish logs the 500 with the request id. */
         if (ctx_error(c, 500, "internal", "something went wrong on our side (request %s)",

@@ -129,6 +129,8 @@ hres h_api_bulk(ctx *c)
 {
     cJSON *in = ctx_body_json(c);
     if (!in) return HR_OK;
+    if (!cJSON_IsObject(in)) /* an array's members have no names to check */
+        return ctx_error(c, 422, "invalid_body", "send {\"action\": ..., \"ids\": [...]}");
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(in, "action");
     const cJSON *ids = cJSON_GetObjectItemCaseSensitive(in, "ids");
     for (const cJSON *m = in->child; m; m = m->next)
@@ -281,10 +283,10 @@ hres h_api_input(ctx *c)
             return ctx_error_field(c, 422, "missing_field", "tool_call_id", "tool_call_id is required");
         if (key && (!cJSON_IsString(key) || !*key->valuestring || strlen(key->valuestring) > 128))
             return ctx_error_field(c, 422, "invalid_field", "id", "id must be a string of 1 to 128 bytes");
+        const char *idem = key ? key->valuestring : NULL; /* a string by now */
         if (ingest_resolve_call(c->db, id, tc->valuestring, "waiting_for_client",
                                 cJSON_GetObjectItemCaseSensitive(in, "result"),
-                                cJSON_GetObjectItemCaseSensitive(in, "error"),
-                                cJSON_IsString(key) ? key->valuestring : NULL, actor, &res, &err))
+                                cJSON_GetObjectItemCaseSensitive(in, "error"), idem, actor, &res, &err))
             return answer_ingest_err(c, &err);
     } else {
         return ctx_error_field(c, 422, "invalid_field", "type",

@@ -122,30 +122,19 @@ static void data_download_headers(ctx *c, const char *filename, const char *csp)
 
 /* ------------------------------------------------------- body validation */
 
-/* Does the body hold a NUL character, raw or as the escape \u0000? cJSON
- * keeps strings NUL-terminated, so such text would be cut short without a
- * word (a name, base64 content, a report). Escapes are only valid inside
- * strings, so a backslash always starts a two-character (or \uXXXX) pair. */
-static int data_body_has_nul(const ctx *c)
-{
-    const char *b = c->req.body;
-    size_t n = c->req.body_len;
-    for (size_t i = 0; b && i < n; i++) {
-        if (b[i] == '\0') return 1;
-        if (b[i] != '\\' || i + 1 >= n) continue;
-        if (b[i + 1] == 'u' && i + 5 < n && !memcmp(b + i + 2, "0000", 4)) return 1;
-        i++; /* skip the escaped character */
-    }
-    return 0;
-}
-
 /* The request body as JSON (ctx_body_json), refusing with 422 invalid_body
- * text that holds U+0000. NULL when an answer has been written. */
+ * text that holds U+0000 (ingest_json_has_nul: C strings would cut it
+ * short) and numbers beyond JSON's range (1e400 would come back as null).
+ * NULL when an answer has been written. */
 static cJSON *data_body_json(ctx *c)
 {
     cJSON *in = ctx_body_json(c);
-    if (in && data_body_has_nul(c)) {
+    if (in && ingest_json_has_nul(c->req.body, c->req.body_len)) {
         ctx_error(c, 422, "invalid_body", "text in the body may not contain U+0000 (NUL)");
+        return NULL;
+    }
+    if (in && !ingest_json_finite(in)) {
+        ctx_error(c, 422, "invalid_body", "the body holds a number too large for JSON (such as 1e400)");
         return NULL;
     }
     return in;
@@ -244,8 +233,26 @@ static const char *data_str(const cJSON *o, const char *key, const char *dflt)
 
 /* ------------------------------------------------------------- artifacts */
 
+/* Is the UTF-8 sequence at p (n bytes left, valid) an invisible format
+ * character that changes how a name reads: the bidi controls U+061C,
+ * U+200E-200F, U+202A-202E, U+2066-2069, the line and paragraph
+ * separators U+2028-2029, and the zero-width U+200B-200D, U+2060-2064,
+ * U+FEFF? "invoice<U+202E>fdp.exe" shows as "invoiceexe.pdf" in a save
+ * dialog; such names are refused rather than shown. */
+static int name_format_char(const unsigned char *p, size_t n)
+{
+    if (n >= 2 && p[0] == 0xD8 && p[1] == 0x9C) return 1;                 /* U+061C */
+    if (n < 3) return 0;
+    if (p[0] == 0xE2 && p[1] == 0x80 && ((p[2] >= 0x8B && p[2] <= 0x8F) || /* U+200B-200F */
+                                         (p[2] >= 0xA8 && p[2] <= 0xAE)))  /* U+2028-202E */
+        return 1;
+    if (p[0] == 0xE2 && p[1] == 0x81 && p[2] >= 0xA0 && p[2] <= 0xA9) return 1; /* U+2060-2069 */
+    return p[0] == 0xEF && p[1] == 0xBB && p[2] == 0xBF;                  /* U+FEFF */
+}
+
 /* A usable file name: 1..255 bytes of UTF-8 without control characters
- * (C0, DEL, C1), '/' or '\\', and not "." or "..". */
+ * (C0, DEL, C1), bidi and invisible format characters (name_format_char),
+ * '/' or '\\', and not "." or "..". */
 static int artifact_name_ok(const char *s)
 {
     size_t n = strlen(s);
@@ -256,6 +263,7 @@ static int artifact_name_ok(const char *s)
         if (ch < 0x20 || ch == 0x7f || ch == '/' || ch == '\\') return 0;
         /* U+0080..U+009F are C2 80..C2 9F in UTF-8. */
         if (ch == 0xC2 && i + 1 < n && (unsigned char)s[i + 1] <= 0x9F) return 0;
+        if (ch >= 0xC0 && name_format_char((const unsigned char *)s + i, n - i)) return 0;
     }
     return 1;
 }
@@ -468,8 +476,8 @@ hres h_api_artifact_create(ctx *c)
     char media_type[MEDIA_TYPE_MAX + 1];
     if (!artifact_name_ok(u.name)) {
         h = ctx_error_field(c, 422, "invalid_field", "name",
-                            "name must be 1 to %d bytes of text without control characters, "
-                            "'/' or '\\'", ARTIFACT_NAME_MAX);
+                            "name must be 1 to %d bytes of text without control, bidi or "
+                            "invisible format characters, '/' or '\\'", ARTIFACT_NAME_MAX);
     } else if (media_type_norm(u.media_type ? u.media_type : "application/octet-stream",
                                media_type, sizeof media_type)) {
         h = ctx_error_field(c, 422, "invalid_field", "media_type",

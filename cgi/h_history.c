@@ -660,8 +660,7 @@ hres h_page_changes(ctx *c)
  * with a flash that names each session that could not be acted on. */
 hres h_page_bulk(ctx *c)
 {
-    const char *back = http_kvs_get(&c->req.form, "return_to");
-    if (!back || back[0] != '/' || back[1] == '/' || back[1] == '\\') back = "/sessions";
+    const char *back = page_return_to(c, "/sessions");
     int a = action_find(http_kvs_get(&c->req.form, "action"));
     if (a < 0) return ctx_redirect_flash(c, back, "error", "Choose an action: pause, resume, cancel or delete.");
     int total = 0, ok = 0, listed = 0, unlisted = 0;

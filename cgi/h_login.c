@@ -14,12 +14,14 @@
 #define SESSION_COOKIE "fd_session"
 #define SESSION_TTL_MS (12LL * 3600 * 1000)
 
-/* A same-site path to return to after sign-in, or "/sessions". */
+/* A same-site path to return to after sign-in, or "/sessions": no
+ * control character, space or DEL anywhere (a browser drops tabs and
+ * newlines from a URL, so "/\t/evil" would leave the site). */
 static const char *safe_next(const char *next)
 {
     if (!next || next[0] != '/' || next[1] == '/' || next[1] == '\\') return "/sessions";
     for (const char *p = next; *p; p++)
-        if ((unsigned char)*p < 0x20) return "/sessions";
+        if ((unsigned char)*p <= 0x20 || (unsigned char)*p == 0x7f) return "/sessions";
     if (strncmp(next, "/login", 6) == 0) return "/sessions";
     return next;
 }

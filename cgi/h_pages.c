@@ -151,6 +151,17 @@ cJSON *session_row_view(ctx *c, sqlite3_stmt *st)
     return v;
 }
 
+/* return_to of a page form when it is a same-site path without control
+ * characters or spaces, else dflt (see handlers.h). */
+const char *page_return_to(ctx *c, const char *dflt)
+{
+    const char *back = http_kvs_get(&c->req.form, "return_to");
+    if (!back || back[0] != '/' || back[1] == '/' || back[1] == '\\') return dflt;
+    for (const unsigned char *p = (const unsigned char *)back; *p; p++)
+        if (*p <= 0x20 || *p == 0x7f) return dflt;
+    return back;
+}
+
 /* POST /sessions/{id}/pause|resume|cancel|delete: the quick-action forms.
  * Redirects back to return_to (same-site only) with a flash message. */
 hres h_page_action(ctx *c)
@@ -162,11 +173,9 @@ hres h_page_action(ctx *c)
     if (a < 0) return ctx_error(c, 404, "not_found", "No such action.");
     int ok = ctx_session_access(c, id, action_perm(a), NULL);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
-    const char *back = http_kvs_get(&c->req.form, "return_to");
+    const char *back = page_return_to(c, "/sessions");
     /* After a delete the session page is gone: go back to the list then. */
-    if (!back || back[0] != '/' || back[1] == '/' || back[1] == '\\' ||
-        (a == action_find("delete") && strncmp(back, "/sessions/", 10) == 0))
-        back = "/sessions";
+    if (a == action_find("delete") && strncmp(back, "/sessions/", 10) == 0) back = "/sessions";
     char from[16] = "", to[16] = "";
     lc_result r = action_apply(c, a, id, from, to);
     if (r == LC_REFUSED)

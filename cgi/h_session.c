@@ -596,7 +596,7 @@ static int build_trace(const detail *d, cJSON *v)
             char t[32];
             fmt_duration((int64_t)(span * k / 4), t, sizeof t);
             cJSON *o = cJSON_CreateObject();
-            cJSON_AddNumberToObject(o, "x", WF_BAR_X0 + WF_BAR_W * k / 4);
+            cJSON_AddNumberToObject(o, "x", WF_BAR_X0 + WF_BAR_W * k / 4.0);
             cJSON_AddStringToObject(o, "text", k ? t : "0");
             cJSON_AddItemToArray(axis, o);
         }
@@ -1200,8 +1200,7 @@ hres h_share_create(ctx *c)
     const char *id = ctx_param(c, 0);
     int ok = ctx_session_access(c, id, PERM_READ, NULL);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
-    const char *back = http_kvs_get(&c->req.form, "return_to");
-    if (!back || back[0] != '/' || back[1] == '/' || back[1] == '\\') back = arena_printf(c->a, "/sessions/%s", id);
+    const char *back = page_return_to(c, arena_printf(c->a, "/sessions/%s", id));
     const char *e = http_kvs_get(&c->req.form, "expires");
     int64_t ttl = 0;
     for (size_t i = 0; e && i < sizeof share_ttls / sizeof share_ttls[0]; i++)
@@ -1221,8 +1220,7 @@ hres h_share_revoke(ctx *c)
     char project[101]; /* ctx_session_access fills up to 101 bytes */
     int ok = ctx_session_access(c, id, PERM_READ, project);
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
-    const char *back = http_kvs_get(&c->req.form, "return_to");
-    if (!back || back[0] != '/' || back[1] == '/' || back[1] == '\\') back = arena_printf(c->a, "/sessions/%s", id);
+    const char *back = page_return_to(c, arena_printf(c->a, "/sessions/%s", id));
     char *end;
     long long lid = strtoll(ctx_param(c, 1), &end, 10);
     if (*end || lid <= 0) return ctx_error(c, 404, "not_found", "No such share link.");

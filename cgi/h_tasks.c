@@ -113,11 +113,18 @@ hres h_api_task_complete(ctx *c)
     if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
     cJSON *in = ctx_body_json(c);
     if (!in) return HR_OK;
+    if (!cJSON_IsObject(in))
+        return ctx_error(c, 422, "invalid_body", "send a JSON object: {\"result\": ...} or "
+                                                 "{\"rejected\": true, \"reason\": \"...\"}");
     for (const cJSON *m = in->child; m; m = m->next)
         if (strcmp(m->string, "result") && strcmp(m->string, "rejected") && strcmp(m->string, "reason"))
             return ctx_error_field(c, 422, "unknown_field", m->string, "unknown field \"%.40s\"", m->string);
     const cJSON *result = cJSON_GetObjectItemCaseSensitive(in, "result");
-    int rejected = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(in, "rejected"));
+    const cJSON *rej = cJSON_GetObjectItemCaseSensitive(in, "rejected");
+    /* A wrong type is refused, not read as false: {"rejected": 1} must not complete the task. */
+    if (rej && !cJSON_IsBool(rej) && !cJSON_IsNull(rej))
+        return ctx_error_field(c, 422, "invalid_field", "rejected", "rejected must be true or false");
+    int rejected = cJSON_IsTrue(rej);
     const cJSON *reason = cJSON_GetObjectItemCaseSensitive(in, "reason");
     if (rejected == (result != NULL))
         return ctx_error(c, 422, "invalid_body", "send either {\"result\": ...} or {\"rejected\": true, \"reason\": \"...\"}");
@@ -194,6 +201,21 @@ hres h_page_tasks(ctx *c)
     return ctx_render(c, 200, "tasks", v);
 }
 
+/* The Work Center's result box as JSON: exactly one value (trailing text
+ * is refused, where cJSON_Parse would ignore it), without U+0000 (which
+ * would be cut short). NULL when it is not that. The form itself holds no
+ * NUL byte: main.c refuses such forms. */
+static cJSON *task_result_parse(const char *text)
+{
+    size_t n = strlen(text);
+    if (ingest_json_has_nul(text, n)) return NULL;
+    const char *end = NULL;
+    cJSON *j = cJSON_ParseWithLengthOpts(text, n, &end, 0);
+    while (j && end && (*end == ' ' || *end == '\t' || *end == '\r' || *end == '\n')) end++;
+    if (j && (!end || *end)) { cJSON_Delete(j); j = NULL; }
+    return j;
+}
+
 hres h_page_task_complete(ctx *c)
 {
     long long tid = task_id(c);
@@ -212,7 +234,7 @@ hres h_page_task_complete(ctx *c)
         cJSON_AddStringToObject(error, "message", reason && *reason ? reason : "rejected by a person");
     } else {
         /* An empty box means "done, nothing to report". */
-        result = text && *text ? cJSON_Parse(text) : cJSON_CreateObject();
+        result = text && *text ? task_result_parse(text) : cJSON_CreateObject();
         if (!result)
             return ctx_redirect_flash(c, arena_printf(c->a, "/tasks#task-%lld", tid), "error",
                                       "The result is not valid JSON; nothing was changed.");

@@ -12,11 +12,10 @@
 
 #define VIEW_NAME_MAX 80
 
+/* Where the saved-view forms go back to: return_to, or the History page. */
 static const char *back_to(ctx *c)
 {
-    const char *back = http_kvs_get(&c->req.form, "return_to");
-    if (!back || back[0] != '/' || back[1] == '/' || back[1] == '\\') back = "/sessions";
-    return back;
+    return page_return_to(c, "/sessions");
 }
 
 /* POST /views: name, query, shared. The query is re-parsed and written

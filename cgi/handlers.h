@@ -39,6 +39,11 @@ enum { R_ID, R_KIND, R_AGENT, R_NAME, R_STATUS, R_TRIGGER, R_SOURCE, R_PROJECT, 
 /* Add key only when s is non-empty: templates test optional values with
  * sections, and an absent key is false everywhere. */
 void view_add_opt(cJSON *v, const char *key, const char *s);
+/* Where a page form goes back to: its return_to field when that is a path
+ * on this site ("/" then not '/' or '\\', no control character or space
+ * anywhere: a browser drops tabs and newlines from a URL, so "/\t/evil"
+ * would leave the site), else dflt. Used by every form that redirects. */
+const char *page_return_to(ctx *c, const char *dflt);
 
 /* h_api_sessions.c */
 hres h_api_sessions_create(ctx *c);

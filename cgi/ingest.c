@@ -2,6 +2,7 @@
  * See ingest.h. */
 #include "ingest.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -221,7 +222,8 @@ static int validate(const cJSON *obj, const field *fields, const char *prefix, i
                             "%s must be a whole number from 0 to %zu", name, f->max);
             break;
         case F_NUMBER:
-            if (!cJSON_IsNumber(m) || !(m->valuedouble >= 0) ||
+            /* isfinite: 1e400 reads as infinity, which no column can hold. */
+            if (!cJSON_IsNumber(m) || !(m->valuedouble >= 0) || !isfinite(m->valuedouble) ||
                 (f->max && m->valuedouble > (double)f->max))
                 return fail(err, 422, "invalid_field", name, "%s must be a number from 0 to %zu",
                             name, f->max);
@@ -232,12 +234,19 @@ static int validate(const cJSON *obj, const field *fields, const char *prefix, i
             if (!utf8_json_valid(m))
                 return fail(err, 422, "invalid_field", name, "%s holds text that is not valid UTF-8",
                             name);
+            if (!ingest_json_finite(m))
+                return fail(err, 422, "invalid_field", name,
+                            "%s holds a number too large for JSON (such as 1e400)", name);
             break;
         case F_TIME: {
+            /* Numbers and RFC 3339 text alike from 1970 up to 2100: span
+             * times are stored in ns, and a year past 2262 overflows int64_t
+             * (found by tests/fuzz/fuzz_ingest: "end":"6563-11-21T..."). */
             int64_t ms;
             if (cJSON_IsNumber(m) && m->valuedouble >= 0 && m->valuedouble < 4102444800000.0)
                 break;
-            if (!cJSON_IsString(m) || fmt_time_parse(m->valuestring, &ms))
+            if (!cJSON_IsString(m) || fmt_time_parse(m->valuestring, &ms) || ms < 0 ||
+                ms >= 4102444800000LL)
                 return fail(err, 422, "invalid_field", name,
                             "%s must be an RFC 3339 time or milliseconds since 1970", name);
             break;
@@ -250,6 +259,9 @@ static int validate(const cJSON *obj, const field *fields, const char *prefix, i
             if (!utf8_json_valid(m))
                 return fail(err, 422, "invalid_field", name, "%s holds text that is not valid UTF-8",
                             name);
+            if (!ingest_json_finite(m))
+                return fail(err, 422, "invalid_field", name,
+                            "%s holds a number too large for JSON (such as 1e400)", name);
             break;
         }
     }
@@ -284,6 +296,36 @@ static int64_t time_ms(const cJSON *obj, const char *key, int64_t dflt)
     return dflt;
 }
 
+/* Does JSON text json[0..n) hold U+0000, raw or escaped? (ingest.h) */
+int ingest_json_has_nul(const char *json, size_t n)
+{
+    for (size_t i = 0; json && i < n; i++) {
+        if (json[i] == '\0') return 1;
+        if (json[i] != '\\' || i + 1 >= n) continue;
+        if (json[i + 1] == 'u' && i + 5 < n && !memcmp(json + i + 2, "0000", 4)) return 1;
+        /* cJSON 1.7.15 reads a \u escape that is not 4 hex digits ("\uzzzz")
+         * as U+0000 too, instead of refusing it (found by
+         * tests/fuzz/fuzz_utf8). */
+        if (json[i + 1] == 'u') {
+            for (size_t k = i + 2; k < i + 6; k++)
+                if (k >= n || !isxdigit((unsigned char)json[k])) return 1;
+        }
+        i++; /* skip the escaped character: "\\u0000" is a backslash and text */
+    }
+    return 0;
+}
+
+/* Are all numbers in v finite? (ingest.h) */
+int ingest_json_finite(const cJSON *v)
+{
+    if (!v) return 1;
+    if (cJSON_IsNumber(v)) return isfinite(v->valuedouble);
+    for (const cJSON *m = v->child; m; m = m->next)
+        if (!ingest_json_finite(m)) return 0;
+    return 1;
+}
+
+/* Is s a valid client-chosen id ([A-Za-z0-9_-]{1,64})? */
 int ingest_id_valid(const char *s)
 {
     size_t n = 0;
@@ -435,7 +477,7 @@ static int session_create(db *d, const cJSON *in, const char *actor, char *id_ou
             return fail(err, 422, "invalid_field", "id", "\"bulk\" is reserved; choose another id");
         snprintf(id_out, INGEST_ID_MAX + 1, "%s", id);
     } else {
-        memcpy(id_out, "ses_", 4);
+        memcpy(id_out, "ses_", 4); /* NOLINT(bugprone-not-null-terminated-result): auth_random_id terminates it */
         auth_random_id(id_out + 4, 20);
     }
     const char *parent = str(in, "parent_session_id", NULL);
@@ -896,7 +938,7 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const cJSON *ori
         db_bind_text(st, 1, sid);
         sqlite3_bind_int64(st, 2, (int64_t)num(ev, "prompt_tokens", 0));
         sqlite3_bind_int64(st, 3, (int64_t)num(ev, "completion_tokens", 0));
-        sqlite3_bind_int64(st, 4, (int64_t)(num(ev, "cost", 0) * 1e6 + 0.5));
+        sqlite3_bind_int64(st, 4, (int64_t)llround(num(ev, "cost", 0) * 1e6)); /* micro-dollars */
         db_bind_text(st, 5, str(ev, "model", NULL));
         if (db_exec(st)) goto dberr;
     }
@@ -1016,6 +1058,9 @@ int ingest_resolve_call(db *d, const char *sid, const char *tcid, const char *ex
         return fail(err, 422, "invalid_body", NULL, "send either a result or an error");
     if (result && !utf8_json_valid(result))
         return fail(err, 422, "invalid_field", "result", "result holds text that is not valid UTF-8");
+    if (result && !ingest_json_finite(result))
+        return fail(err, 422, "invalid_field", "result",
+                    "result holds a number too large for JSON (such as 1e400)");
 
     cJSON *ev = cJSON_CreateObject(), *ids = cJSON_CreateArray();
     if (!ev || !ids) { fail(err, 500, "internal", NULL, "out of memory"); goto out; }

@@ -62,6 +62,22 @@ int ingest_resolve_call(struct db *d, const char *id, const char *tool_call_id,
 /* Is s a valid client-chosen id ([A-Za-z0-9_-]{1,64})? */
 int ingest_id_valid(const char *s);
 
+/* ---- text that C would cut short ----
+ * cJSON keeps strings NUL-terminated, so a string holding U+0000 (a raw NUL
+ * byte, or the escape \u0000) would be cut at it without a word: a name, a
+ * message, an id ("ses_a\u0000x" would act on "ses_a"). Every JSON body is
+ * checked with this before it is used (main.c, for every route; the data
+ * API and the Work Center form again), and refused with 422 invalid_body.
+ * 1 when json[0..n) holds a NUL byte, a \u0000 escape, or a \u escape not
+ * followed by 4 hex digits (cJSON reads that as U+0000 too); an escaped
+ * backslash before "u" is text, not an escape. Else 0. */
+int ingest_json_has_nul(const char *json, size_t n);
+
+/* Are all numbers inside v finite? JSON has no infinity, but cJSON reads
+ * 1e400 as one and would write it back as null: such a value is refused
+ * (422) rather than silently changed. Depth is bounded by the parser. */
+int ingest_json_finite(const cJSON *v);
+
 /* ---- secrets ----
  * A runtime marks a value secret by sending the object {"$secret": value}
  * (exactly one member) in its place, anywhere in a session-create body, an
