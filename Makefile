@@ -105,5 +105,71 @@ vg: $(VG_BIN)
 valgrind: vg
 	@tests/run.sh valgrind
 
+# --- fuzzing (issue 8): libFuzzer targets in tests/fuzz/ (one per parser).
+# `make fuzz` builds them with clang into build/fuzz/ and runs each for
+# FUZZ_SECONDS (`make -j2 fuzz` runs two at a time); new corpus entries go to
+# build/fuzz/corpus/<t>/, crashes to tests/fuzz/crashes/<t>/.
+# `make fuzz-merge` minimises both corpora into tests/fuzz/corpus/<t>/.
+# `make san` (so `make test`) also builds each target with $(CC) + ASan/UBSan
+# and tests/fuzz/replay_main.c as build/san/fuzz_<t>, which tests/run.sh
+# (level fuzz) runs over the corpus and the saved crashes: no clang needed.
+FUZZ_TARGETS ?= tmpl ingest http route report share sessq utf8
+FUZZ_SECONDS ?= 600
+FUZZ_CC      ?= clang
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_OBJ     := $(patsubst cgi/%.c,build/fuzz/obj/%.o,$(CORE_SRC)) build/fuzz/obj/migrations.o build/fuzz/obj/openapi_doc.o
+FUZZ_DEPS    := tests/fuzz/fuzz_db.h $(HDRS)
+FUZZ_REPLAY  := $(patsubst %,build/san/fuzz_%,$(FUZZ_TARGETS))
+build/fuzz/obj build/fuzz/corpus:
+	mkdir -p $@
+build/fuzz/obj/migrations.o: build/gen/migrations.c cgi/db.h cgi/db_sql.h | build/fuzz/obj
+	$(FUZZ_CC) $(CSTD) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Icgi -c $< -o $@
+build/fuzz/obj/openapi_doc.o: build/gen/openapi_doc.c | build/fuzz/obj
+	$(FUZZ_CC) $(CSTD) -O1 -g -c $< -o $@
+build/fuzz/obj/%.o: cgi/%.c $(HDRS) | build/fuzz/obj
+	$(FUZZ_CC) $(CSTD) -O1 -g $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer-no-link -Icgi -c $< -o $@
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_DEPS) $(FUZZ_OBJ)
+	$(FUZZ_CC) $(CSTD) -O1 -g $(WARN) $(FUZZ_SAN) -fsanitize=fuzzer -Icgi $< $(FUZZ_OBJ) -o $@ $(LIBS)
+build/san/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/replay_main.c $(FUZZ_DEPS) $(SAN_OBJ)
+	$(CC) $(CSTD) -O1 -g $(WARN) $(SAN) -Icgi $< tests/fuzz/replay_main.c $(SAN_OBJ) -o $@ $(LIBS)
+san: $(FUZZ_REPLAY)
+.PRECIOUS: build/fuzz/obj/%.o build/fuzz/fuzz_% build/san/fuzz_%
+.PHONY: fuzz fuzz-build fuzz-merge fuzz-replay
+fuzz-build: $(patsubst %,build/fuzz/fuzz_%,$(FUZZ_TARGETS))
+fuzz: $(patsubst %,fuzz-run-%,$(FUZZ_TARGETS))
+fuzz-run-%: build/fuzz/fuzz_% | build/fuzz/corpus
+	@mkdir -p build/fuzz/corpus/$* tests/fuzz/crashes/$* tests/fuzz/corpus/$*
+	@echo "fuzz $*: $(FUZZ_SECONDS)s, log build/fuzz/$*.log"
+	@./build/fuzz/fuzz_$* -max_total_time=$(FUZZ_SECONDS) -timeout=10 -print_final_stats=1 \
+	  -dict=tests/fuzz/$*.dict -artifact_prefix=tests/fuzz/crashes/$*/ \
+	  build/fuzz/corpus/$* tests/fuzz/corpus/$* >build/fuzz/$*.log 2>&1; rc=$$?; \
+	  grep -E '^(#[0-9]+[[:space:]]+DONE|stat::|SUMMARY|artifact_prefix|Test unit written|==[0-9]+==ERROR)' \
+	    build/fuzz/$*.log | sed 's/^/  $*: /'; exit $$rc
+fuzz-merge: $(patsubst %,fuzz-merge-%,$(FUZZ_TARGETS))
+fuzz-merge-%: build/fuzz/fuzz_%
+	rm -rf build/fuzz/merged/$* && mkdir -p build/fuzz/merged/$* build/fuzz/corpus/$*
+	./build/fuzz/fuzz_$* -merge=1 build/fuzz/merged/$* tests/fuzz/corpus/$* build/fuzz/corpus/$*
+	rm -rf tests/fuzz/corpus/$* && mv build/fuzz/merged/$* tests/fuzz/corpus/$*
+fuzz-replay: $(FUZZ_REPLAY)
+	@tests/run.sh fuzz
+
+# --- soak (issue 8): the long crash-safety and load runs (tests/soak/, which
+# `make test` runs bounded: 8 kills over ~40 s, 50 clients for 15 s). Here:
+# 40 kills over ~200 s and 200 clients for 60 s, against the release build
+# (bin/; the throughput figures mean something there), plus the storage
+# checks. SOAK_APP=build/san/flightdeck.fcgi runs them on the sanitizer build.
+SOAK_APP ?= bin/flightdeck.fcgi
+SOAK_CLI ?= bin/flightdeck
+.PHONY: soak
+soak: deps test-deps
+	@$(MAKE) --no-print-directory WERROR=-Werror build san
+	@FD_SOAK=long FD_APP=$(SOAK_APP) FD_CLI=$(SOAK_CLI) SOAK_TIMEOUT=$${SOAK_TIMEOUT:-1800} tests/run.sh soak
+
+# --- static analysis (issue 8): cppcheck, clang-tidy (.clang-tidy) and
+# gcc -fanalyzer over cgi/, each silent (scripts/lint.sh).
+.PHONY: lint
+lint: build/gen/migrations.c build/gen/openapi_doc.c
+	@scripts/lint.sh
+
 clean:
 	rm -rf build bin

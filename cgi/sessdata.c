@@ -47,8 +47,9 @@ static int rows_into(sqlite3_stmt *st, cJSON *arr, int limit, int *more)
 static int64_t last_id(const cJSON *arr)
 {
     int n = cJSON_GetArraySize(arr);
-    const cJSON *id = n ? cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(arr, n - 1), "id") : NULL;
-    return cJSON_IsNumber(id) ? (int64_t)id->valuedouble : 0;
+    const cJSON *last = n ? cJSON_GetArrayItem(arr, n - 1) : NULL;
+    const cJSON *id = last ? cJSON_GetObjectItemCaseSensitive(last, "id") : NULL;
+    return id && cJSON_IsNumber(id) ? (int64_t)id->valuedouble : 0;
 }
 
 /* ------------------------------------------------------------- include= */
@@ -180,7 +181,7 @@ static int add_timeline(db *d, cJSON *o, const char *id)
     sqlite3_bind_int(st, 2, SD_INCLUDE_LIST_MAX);
     if (rows_into(st, flat, SD_INCLUDE_LIST_MAX, NULL)) { cJSON_Delete(flat); return -1; }
     int n = cJSON_GetArraySize(flat), rc = -1;
-    cJSON **span = calloc((size_t)n + 1, sizeof *span);
+    cJSON **span = calloc((size_t)n + 1, sizeof(cJSON *));
     int *parent = calloc((size_t)n + 1, sizeof *parent);
     cJSON *roots = cJSON_AddArrayToObject(o, "timeline");
     if (!span || !parent || !roots) goto out;
@@ -340,7 +341,7 @@ int sessdata_artifact_add(db *d, const char *sid, const char *name, const char *
                           cJSON **meta)
 {
     *meta = NULL;
-    memcpy(id_out, "art_", 4);
+    memcpy(id_out, "art_", 4); /* NOLINT(bugprone-not-null-terminated-result): auth_random_id terminates it */
     auth_random_id(id_out + 4, SD_ARTIFACT_ID_LEN - 4);
     if (db_begin(d)) return -1;
     int64_t now = db_now_ms();

@@ -160,7 +160,9 @@ static int meta_key_ok(const char *k, size_t n)
     if (n == 0 || n > 100) return 0;
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)k[i];
-        if (c < 0x20 || c == '"' || c == '\\') return 0;
+        /* No '=' either: the canonical query string writes meta=key=value,
+         * which could not be read back (found by tests/fuzz/fuzz_sessq). */
+        if (c < 0x20 || c == '"' || c == '\\' || c == '=') return 0;
     }
     return 1;
 }
@@ -185,7 +187,7 @@ static int add_meta(sessq *q, const char *key, size_t klen, const char *val, are
     if (q->nmeta == SQ_META_MAX)
         return fail(e, "meta", "at most %d metadata filters", SQ_META_MAX);
     if (!meta_key_ok(key, klen))
-        return fail(e, "meta", "a metadata key is 1 to 100 characters without quotes, backslashes or control characters");
+        return fail(e, "meta", "a metadata key is 1 to 100 characters without quotes, backslashes, '=' or control characters");
     if (!text_ok(val, strlen(val), TEXT_MAX))
         return fail(e, "meta", "a metadata value is at most %d characters, without control characters", TEXT_MAX);
     q->meta[q->nmeta].key = arena_strndup(a, key, klen);
@@ -213,7 +215,9 @@ static int parse_metadata_json(sessq *q, const char *s, arena *a, sq_err *e)
         else if (cJSON_IsNull(m)) v = "null";
         else if (cJSON_IsNumber(m)) {
             double d = m->valuedouble;
-            if (d == (double)(long long)d && d > -9e15 && d < 9e15) snprintf(num, sizeof num, "%lld", (long long)d);
+            /* The range first: casting 1e74 to long long is undefined
+             * (found by tests/fuzz/fuzz_sessq). */
+            if (d > -9e15 && d < 9e15 && d == (double)(long long)d) snprintf(num, sizeof num, "%lld", (long long)d);
             else snprintf(num, sizeof num, "%.15g", d); /* as SQLite casts a REAL to TEXT */
             v = num;
         } else {
@@ -358,7 +362,8 @@ static char *b64_decode(arena *a, const char *s, size_t *out_len)
     size_t o = 0;
     unsigned v = 0;
     for (size_t i = 0; i < n; i++) {
-        const char *p = memchr(b64url, s[i], 64);
+        /* 64: the alphabet without its terminator (a NUL is no digit) */
+        const char *p = memchr(b64url, s[i], 64); /* NOLINT(bugprone-not-null-terminated-result) */
         if (!p || !s[i]) return NULL;
         v = v << 6 | (unsigned)(p - b64url);
         if (i % 4 == 3) {

@@ -39,7 +39,7 @@ typedef enum sq_cols { SQ_COLS_ROW, SQ_COLS_API, SQ_COLS_KEY } sq_cols;
 #define SQ_OFFSET_MAX 100000
 
 typedef struct sq_meta {
-    const char *key;    /* top-level metadata key (no '"', '\\' or control chars) */
+    const char *key;    /* top-level metadata key (no '"', '\\', '=' or control chars) */
     const char *value;  /* compared as text; "true"/"false"/"null" also match JSON literals */
 } sq_meta;
 

@@ -54,16 +54,33 @@ int share_create(db *d, const char *session_id, int64_t user_id, int64_t ttl_ms,
     return share_token(d, id, session_id, expires, token);
 }
 
+/* A positive decimal number as share_token writes it: digits only, no sign,
+ * space or leading zero, at most 18 digits (so it fits int64_t). Sets *v and
+ * *end (the first byte after the digits); 0, or -1 when s does not start
+ * with one. strtoll alone would also take " +001", so one link would have
+ * endless spellings (found by tests/fuzz/fuzz_share). */
+static int canon_number(const char *s, long long *v, const char **end)
+{
+    size_t n = 0;
+    long long x = 0;
+    if (s[0] < '1' || s[0] > '9') return -1;
+    while (s[n] >= '0' && s[n] <= '9') {
+        if (++n > 18) return -1;
+        x = x * 10 + (s[n - 1] - '0');
+    }
+    *v = x;
+    *end = s + n;
+    return 0;
+}
+
 share_status share_check(db *d, const char *token, char *session_id, size_t session_len,
                          int64_t *user_id, int64_t *expires)
 {
-    char *end;
+    const char *end;
     if (!token || strlen(token) >= SHARE_TOKEN_MAX) return SHARE_INVALID;
-    long long id = strtoll(token, &end, 10);
-    if (end == token || *end != '.' || id <= 0) return SHARE_INVALID;
-    const char *p = end + 1;
-    long long exp = strtoll(p, &end, 10);
-    if (end == p || *end != '.' || exp <= 0) return SHARE_INVALID;
+    long long id, exp;
+    if (canon_number(token, &id, &end) || *end != '.') return SHARE_INVALID;
+    if (canon_number(end + 1, &exp, &end) || *end != '.') return SHARE_INVALID;
     const char *mac = end + 1;
 
     sqlite3_stmt *st = db_stmt(d, SQL_SHARE_GET);

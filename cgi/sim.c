@@ -786,7 +786,7 @@ static int sim_ack_read(sim_sess *s, const cJSON *j, int n, sim_ack *a, long lon
         seqs[i] = (long long)j_get_num(e, "seq", 0);
         if (seqs[i] > s->seq) s->seq = seqs[i];
     }
-    a->seq0 = seqs[0];
+    a->seq0 = n > 0 ? seqs[0] : 0;
     const char *st = j_get_str(j, "status");
     snprintf(a->status, sizeof a->status, "%s", st ? st : "");
     return sim_status_set(s, st);
@@ -800,7 +800,7 @@ static int sim_resend(sim_sess *s, const char *path, const cJSON *body, int n,
 {
     sim_resp r;
     sim_ack a;
-    long long again[SIM_BATCH_MAX];
+    long long again[SIM_BATCH_MAX] = { 0 };
     if (sim_req(s, "POST", path, body, 0, &r)) return -1;
     int rc = 0;
     if (r.code == 404) {
@@ -833,7 +833,7 @@ static int sim_resend(sim_sess *s, const char *path, const cJSON *body, int n,
 static sim_sent sim_send(sim_sess *s, const cJSON *evs, sim_ack *a)
 {
     char path[160];
-    long long seqs[SIM_BATCH_MAX];
+    long long seqs[SIM_BATCH_MAX] = { 0 };
     int n = cJSON_GetArraySize(evs);
     memset(a, 0, sizeof *a);
     if (n < 1 || n > SIM_BATCH_MAX) {
@@ -1502,7 +1502,7 @@ static int sim_create(sim_sess *s, const char *prompt, const char *input_name, u
     }
     j_num(md, "index", s->index, &bad);
     j_str(md, "scenario", scenario_names[s->sc], &bad);
-    sim_resp r;
+    sim_resp r = { 0 }; /* read below only when sim_req filled it */
     int rc = bad ? sim_fail(s, "out of memory") : sim_req(s, "POST", "/api/v1/sessions", b, 0, &r);
     cJSON_Delete(b);
     if (rc) return -1;
@@ -1572,7 +1572,7 @@ static void sim_play(sim_sess *s, sim_http *h, const sim_opts *o, const char *no
             break;
         }
     }
-    if (f == SIM_GO && !s->ended) f = sim_finish(s, s->sc == SC_FAIL, step);
+    if (f == SIM_GO && !s->ended) (void)sim_finish(s, s->sc == SC_FAIL, step); /* outcome kept in s */
     sim_verify(s);
 }
 

@@ -169,7 +169,7 @@ static const tmpl *set_find(const tmpl_set *set, const char *s, size_t n, uint32
 static int set_grow(tmpl_set *set)
 {
     size_t cap = set->cap ? set->cap * 2 : 16;
-    tmpl **slots = calloc(cap, sizeof *slots);
+    tmpl **slots = calloc(cap, sizeof(tmpl *));
     if (!slots) return -1;
     for (size_t i = 0; i < set->cap; i++) {
         tmpl *t = set->slots[i];

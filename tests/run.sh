@@ -4,8 +4,13 @@
 #   tests/run.sh            every suite
 #   tests/run.sh unit       build/san/test_* (each prints "N passed, N failed" last)
 #   tests/run.sh valgrind   build/vg/test_* under valgrind memcheck (one test each)
+#   tests/run.sh fuzz       build/san/fuzz_* replay tests/fuzz/corpus/<t>/ and
+#                           tests/fuzz/crashes/<t>/ (one test per fuzz target)
 #   tests/run.sh http       node --test tests/http/   (lighttpd + the sanitizer app)
 #   tests/run.sh browser    node --test tests/browser/ (headless Chromium)
+#   tests/run.sh soak       node --test tests/soak/: crash safety (SIGKILL
+#                           under load), full disk / read-only database, load;
+#                           bounded (about 1.5 min); FD_SOAK=long: `make soak`
 #
 # Prints each suite's counts and ends with exactly one line
 # "N passed, N failed" over every test case of every suite. Exit status is
@@ -14,7 +19,8 @@
 #
 # Environment: FD_APP (the FastCGI program the HTTP/browser tests put behind
 # lighttpd; default build/san/flightdeck.fcgi), FD_CLI, FD_KEEP=1 (keep the
-# servers' temp dirs), UNIT_TIMEOUT / HTTP_TIMEOUT / BROWSER_TIMEOUT (seconds).
+# servers' temp dirs), UNIT_TIMEOUT / HTTP_TIMEOUT / BROWSER_TIMEOUT /
+# FUZZ_TIMEOUT / SOAK_TIMEOUT (seconds).
 set -u
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root" || exit 2
@@ -24,8 +30,8 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 
 suite=${1:-all}
 case "$suite" in
-  all|unit|valgrind|http|browser) ;;
-  *) echo "usage: tests/run.sh [unit|valgrind|http|browser]" >&2; exit 2 ;;
+  all|unit|valgrind|fuzz|http|browser|soak) ;;
+  *) echo "usage: tests/run.sh [unit|valgrind|fuzz|http|browser|soak]" >&2; exit 2 ;;
 esac
 
 total_pass=0
@@ -137,7 +143,7 @@ run_node() { # name dir timeout
   if [ "$f" -gt 0 ] || [ "$rc" -ne 0 ]; then
     cat "$out"
   else
-    grep -E '^# (Subtest|tests|suites|duration_ms)|^# screenshots' "$out" | sed 's/^/   /'
+    grep -E '^# (Subtest|tests|suites|duration_ms)|^# screenshots|^# soak ' "$out" | sed 's/^/   /'
   fi
   if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
     f=1 remark="node exited $rc"
@@ -185,6 +191,38 @@ run_valgrind() {
   add valgrind "$pass" "$fail" "$(($(now) - t0))" "$remark"
 }
 
+# ----------------------------------------------------------------- fuzz
+# The fuzz targets of tests/fuzz/, built with the sanitizers and a replay
+# main (build/san/fuzz_<t>, `make san`), run once over every corpus input
+# and every saved crash input: each target is one test, failed by a
+# non-zero exit or any sanitizer report.
+run_fuzz() {
+  t0=$(now)
+  pass=0 fail=0 n=0 remark=""
+  for bin in build/san/fuzz_*; do
+    [ -f "$bin" ] && [ -x "$bin" ] || continue
+    case "$bin" in *.o|*.d|*.c|*.h) continue ;; esac
+    n=$((n + 1))
+    t=${bin#build/san/fuzz_}
+    out="$tmp/fuzz-$t.out"
+    with_timeout "${FUZZ_TIMEOUT:-120}" "./$bin" "tests/fuzz/corpus/$t" "tests/fuzz/crashes/$t" >"$out" 2>&1
+    rc=$?
+    if [ "$rc" -eq 0 ] && ! grep -qE 'runtime error|ERROR: (Address|Leak|UndefinedBehavior)Sanitizer' "$out"; then
+      pass=$((pass + 1))
+      echo "   fuzz_$t: $(tail -n 1 "$out")"
+    else
+      fail=$((fail + 1))
+      echo "-- fuzz_$t: exit status $rc"
+      tail -n 60 "$out" | sed 's/^/   /'
+    fi
+  done
+  if [ "$n" -eq 0 ]; then
+    echo "-- fuzz: no build/san/fuzz_* binaries (run \`make san\` first)"
+    fail=$((fail + 1)) remark="no fuzz binaries"
+  fi
+  add fuzz "$pass" "$fail" "$(($(now) - t0))" "$remark"
+}
+
 need_app() {
   app=${FD_APP:-build/san/flightdeck.fcgi}
   cli=${FD_CLI:-build/san/flightdeck}
@@ -205,8 +243,10 @@ need_app() {
 
 case "$suite" in all|unit) run_unit ;; esac
 case "$suite" in all|valgrind) run_valgrind ;; esac
+case "$suite" in all|fuzz) run_fuzz ;; esac
 case "$suite" in all|http) need_app http && run_node http tests/http "${HTTP_TIMEOUT:-600}" ;; esac
 case "$suite" in all|browser) need_app browser && run_node browser tests/browser "${BROWSER_TIMEOUT:-300}" ;; esac
+case "$suite" in all|soak) need_app soak && run_node soak tests/soak "${SOAK_TIMEOUT:-900}" ;; esac
 
 echo
 printf '%s' "$summary"

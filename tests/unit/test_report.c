@@ -207,6 +207,20 @@ TEST(markdown_html_link_schemes)
     buf_fini(&b);
 }
 
+TEST(markdown_html_alt_text_cannot_hide_a_link)
+{
+    /* Found by fuzz_report: an image whose alt text reads like an attribute
+     * (`href=`) once threw the link filter off the following link. */
+    char *h = html_of("![href=](x) [a](javascript:alert(1))\n");
+    CHECK(strstr(h, "javascript:") == NULL);
+    CHECK(strstr(h, "href=\"#\"") != NULL);
+    free(h);
+    h = html_of("![src=\"](y) ![x](javascript:alert(2)) [b](vbscript:z)\n");
+    CHECK(strstr(h, "javascript:") == NULL);
+    CHECK(strstr(h, "vbscript:") == NULL);
+    free(h);
+}
+
 TEST(html_document)
 {
     cJSON *r = cJSON_Parse("{\"title\":\"<script>alert(1)</script> Q3\","
@@ -248,6 +262,7 @@ int main(void)
     RUN(markdown_order_and_parts);
     RUN(markdown_html_escapes_raw_html);
     RUN(markdown_html_link_schemes);
+    RUN(markdown_html_alt_text_cannot_hide_a_link);
     RUN(html_document);
     return DONE();
 }
