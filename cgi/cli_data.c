@@ -793,8 +793,6 @@ int cli_sessions_watch(cli_ctx *x, int argc, char **argv)
 
 /* ------------------------------------------------------------- tasks */
 
-/* Columns of TASK_LIST. */
-enum { T_EVENT, T_SESSION, T_NAME, T_AGENT, T_STATUS, T_TOOL, T_TCID, T_ARGS, T_STARTED };
 
 /* Text column i of the current row, "" for NULL. */
 static const char *col(sqlite3_stmt *st, int i)
@@ -803,24 +801,6 @@ static const char *col(sqlite3_stmt *st, int i)
     return s ? s : "";
 }
 
-/* A task row in the API's shape (as GET /api/v1/tasks). */
-static cJSON *task_json(sqlite3_stmt *st)
-{
-    char t[40];
-    cJSON *o = cJSON_CreateObject();
-    if (!o) return NULL;
-    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, T_EVENT));
-    cJSON_AddStringToObject(o, "session_id", col(st, T_SESSION));
-    cJSON_AddStringToObject(o, "session_name", col(st, T_NAME));
-    cJSON_AddStringToObject(o, "agent", col(st, T_AGENT));
-    cJSON_AddStringToObject(o, "tool", col(st, T_TOOL));
-    cJSON_AddStringToObject(o, "tool_call_id", col(st, T_TCID));
-    cJSON *args = cJSON_Parse(col(st, T_ARGS));
-    cJSON_AddItemToObject(o, "arguments", args ? args : cJSON_CreateObject());
-    fmt_rfc3339(sqlite3_column_int64(st, T_STARTED), t, sizeof t);
-    cJSON_AddStringToObject(o, "waiting_since", t);
-    return o;
-}
 
 /* tasks list [--json]: manual tool calls waiting for a person. */
 int cli_tasks_list(cli_ctx *x, int argc, char **argv)
@@ -845,7 +825,7 @@ int cli_tasks_list(cli_ctx *x, int argc, char **argv)
             sqlite3_bind_null(st, 1);
             sqlite3_bind_int(st, 2, TASKS_MAX);
             while ((rc = db_step(st)) == SQLITE_ROW) {
-                cJSON *t = task_json(st);
+                cJSON *t = sessdata_task_json(st);
                 if (t) cJSON_AddItemToArray(data, t);
             }
             sqlite3_reset(st);

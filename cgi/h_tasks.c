@@ -9,6 +9,7 @@
 #include "db.h"
 #include "fmt.h"
 #include "handlers.h"
+#include "sessdata.h"
 #include "ingest.h"
 #include "lifecycle.h"
 
@@ -69,8 +70,6 @@ static int task_list(ctx *c, cJSON *out, cJSON *(*make)(ctx *, sqlite3_stmt *))
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
-/* Columns of TASK_LIST. */
-enum { T_EVENT, T_SESSION, T_NAME, T_AGENT, T_STATUS, T_TOOL, T_TCID, T_ARGS, T_STARTED };
 
 static const char *col(sqlite3_stmt *st, int i)
 {
@@ -78,22 +77,11 @@ static const char *col(sqlite3_stmt *st, int i)
     return s ? s : "";
 }
 
+/* A task in the API's shape (sessdata_task_json), as task_list wants it. */
 static cJSON *task_json(ctx *c, sqlite3_stmt *st)
 {
-    char t[40];
-    cJSON *o = cJSON_CreateObject();
-    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, T_EVENT));
-    cJSON_AddStringToObject(o, "session_id", col(st, T_SESSION));
-    cJSON_AddStringToObject(o, "session_name", col(st, T_NAME));
-    cJSON_AddStringToObject(o, "agent", col(st, T_AGENT));
-    cJSON_AddStringToObject(o, "tool", col(st, T_TOOL));
-    cJSON_AddStringToObject(o, "tool_call_id", col(st, T_TCID));
-    cJSON *args = cJSON_Parse(col(st, T_ARGS));
-    cJSON_AddItemToObject(o, "arguments", args ? args : cJSON_CreateObject());
-    fmt_rfc3339(sqlite3_column_int64(st, T_STARTED), t, sizeof t);
-    cJSON_AddStringToObject(o, "waiting_since", t);
     (void)c;
-    return o;
+    return sessdata_task_json(st);
 }
 
 hres h_api_tasks(ctx *c)
@@ -154,22 +142,22 @@ hres h_api_task_complete(ctx *c)
 static cJSON *task_view(ctx *c, sqlite3_stmt *st)
 {
     char t[64];
-    long long id = sqlite3_column_int64(st, T_EVENT);
+    long long id = sqlite3_column_int64(st, SDT_EVENT);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddNumberToObject(o, "id", (double)id);
     cJSON_AddStringToObject(o, "complete_url", arena_printf(c->a, "/tasks/%lld/complete", id));
     cJSON_AddStringToObject(o, "anchor", arena_printf(c->a, "task-%lld", id));
     cJSON *s = cJSON_AddObjectToObject(o, "session");
-    const char *sid = col(st, T_SESSION);
+    const char *sid = col(st, SDT_SESSION);
     cJSON_AddStringToObject(s, "id", sid);
     cJSON_AddStringToObject(s, "url", arena_printf(c->a, "/sessions/%s", sid));
-    cJSON_AddStringToObject(s, "name", *col(st, T_NAME) ? col(st, T_NAME) : sid);
-    cJSON_AddStringToObject(s, "agent", col(st, T_AGENT));
-    cJSON_AddStringToObject(s, "status", col(st, T_STATUS));
-    cJSON_AddStringToObject(s, "status_label", lifecycle_status_label(col(st, T_STATUS)));
-    cJSON_AddStringToObject(o, "tool", col(st, T_TOOL));
-    cJSON_AddStringToObject(o, "tool_call_id", col(st, T_TCID));
-    cJSON *args = cJSON_Parse(col(st, T_ARGS));
+    cJSON_AddStringToObject(s, "name", *col(st, SDT_NAME) ? col(st, SDT_NAME) : sid);
+    cJSON_AddStringToObject(s, "agent", col(st, SDT_AGENT));
+    cJSON_AddStringToObject(s, "status", col(st, SDT_STATUS));
+    cJSON_AddStringToObject(s, "status_label", lifecycle_status_label(col(st, SDT_STATUS)));
+    cJSON_AddStringToObject(o, "tool", col(st, SDT_TOOL));
+    cJSON_AddStringToObject(o, "tool_call_id", col(st, SDT_TCID));
+    cJSON *args = cJSON_Parse(col(st, SDT_ARGS));
     /* No arguments ({} or nothing): leave the key out, the page says so. */
     if (args && !(cJSON_IsObject(args) && !args->child)) {
         char *pretty = cJSON_Print(args);
@@ -177,7 +165,7 @@ static cJSON *task_view(ctx *c, sqlite3_stmt *st)
         cJSON_free(pretty);
     }
     cJSON_Delete(args);
-    int64_t since = sqlite3_column_int64(st, T_STARTED);
+    int64_t since = sqlite3_column_int64(st, SDT_STARTED);
     fmt_rfc3339(since, t, sizeof t);
     cJSON_AddStringToObject(o, "waiting_since_iso", t);
     fmt_abs(since, t, sizeof t);

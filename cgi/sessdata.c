@@ -305,6 +305,33 @@ int sessdata_include(db *d, cJSON *o, const char *id, unsigned mask, const princ
     return 0;
 }
 
+/* ---------------------------------------------------------------- tasks */
+
+/* Text column i of st's current row, "" for NULL. */
+static const char *task_col(sqlite3_stmt *st, int i)
+{
+    const char *s = (const char *)sqlite3_column_text(st, i);
+    return s ? s : "";
+}
+
+cJSON *sessdata_task_json(sqlite3_stmt *st)
+{
+    char t[40];
+    cJSON *o = cJSON_CreateObject();
+    if (!o) return NULL;
+    cJSON_AddNumberToObject(o, "id", (double)sqlite3_column_int64(st, SDT_EVENT));
+    cJSON_AddStringToObject(o, "session_id", task_col(st, SDT_SESSION));
+    cJSON_AddStringToObject(o, "session_name", task_col(st, SDT_NAME));
+    cJSON_AddStringToObject(o, "agent", task_col(st, SDT_AGENT));
+    cJSON_AddStringToObject(o, "tool", task_col(st, SDT_TOOL));
+    cJSON_AddStringToObject(o, "tool_call_id", task_col(st, SDT_TCID));
+    cJSON *args = cJSON_Parse(task_col(st, SDT_ARGS));
+    cJSON_AddItemToObject(o, "arguments", args ? args : cJSON_CreateObject());
+    fmt_rfc3339(sqlite3_column_int64(st, SDT_STARTED), t, sizeof t);
+    cJSON_AddStringToObject(o, "waiting_since", t);
+    return o;
+}
+
 /* ------------------------------------------------------------ artifacts */
 
 /* The API object of an artifact (no content). */

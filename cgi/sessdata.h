@@ -69,6 +69,16 @@ int sessdata_include(db *d, cJSON *o, const char *id, unsigned mask, const princ
  * hidden or not) into *ev. 0; 1 when sid has no event event_id; -1. */
 int sessdata_event(db *d, const char *sid, int64_t event_id, cJSON **ev);
 
+/* ---- tasks ---- */
+
+/* Columns of SQL_TASK_LIST and SQL_TASK_GET (db_sql.h). */
+enum sd_task_col { SDT_EVENT, SDT_SESSION, SDT_NAME, SDT_AGENT, SDT_STATUS, SDT_TOOL, SDT_TCID,
+                   SDT_ARGS, SDT_STARTED };
+
+/* The current row of TASK_LIST or TASK_GET as GET /api/v1/tasks shows a
+ * task, or NULL when out of memory. The caller owns the object. */
+cJSON *sessdata_task_json(sqlite3_stmt *st);
+
 /* ---- artifacts ---- */
 
 /* Store an artifact of session sid: a new id ("art_" + 20 random chars)
