@@ -7,7 +7,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openBrowser } from './browser.mjs';
+import { openBrowser, signIn as signInAs } from './browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { createSession, sql } from '../lib/fixtures.mjs';
 
@@ -44,12 +44,7 @@ describe('admin pages in Chromium', () => {
   /** Click and wait for the POST -> 303 -> GET to land. */
   const submit = (locator) => Promise.all([page.waitForNavigation({ waitUntil: 'load' }), locator.click()]);
 
-  async function signIn(name, pw) {
-    await page.goto(`${srv.url}/login`);
-    await page.fill('input[name="username"]', name);
-    await page.fill('input[name="password"]', pw);
-    await Promise.all([page.waitForURL(/\/sessions$/), page.click('form button[type="submit"]')]);
-  }
+  const signIn = (name, pw) => signInAs(page, srv, name, pw);
 
   it('the admin adds a user on /admin/users, reached through the Admin link', async () => {
     await signIn('admin', srv.adminPassword);

@@ -11,7 +11,7 @@
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
-import { openBrowser } from './browser.mjs';
+import { openBrowser, openContext, signIn as signInAs } from './browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { append, getSession, reachStatus, act, sleep } from '../lib/fixtures.mjs';
 
@@ -27,7 +27,7 @@ describe('History page in Chromium', () => {
     srv = await startServer();
     [runtime, operator, viewer] = await Promise.all([srv.token('runtime'), srv.token('operator'), srv.token('viewer')]);
     await srv.addUser(other.name, other.pw, 'viewer');
-    ({ browser, context, page, shots } = await openBrowser(srv, problems, { ignore: (kind, info) => kind === 'requestfailed' && faviconAborted(info.url, info.errorText) }));
+    ({ browser, context, page, shots } = await openBrowser(srv, problems));
     await signIn(page, 'admin', srv.adminPassword);
   });
 
@@ -45,39 +45,9 @@ describe('History page in Chromium', () => {
 
   // ------------------------------------------------------------ helpers
 
-  /** Chromium fetches the favicon after the load event; navigating on at once
-   *  aborts that fetch. Nothing a person would notice: not a problem. */
-  const faviconAborted = (url, errorText) => errorText === 'net::ERR_ABORTED' && new URL(url).pathname === '/static/favicon.svg';
-
-  async function signIn(p, user, pw) {
-    await p.goto(`${srv.url}/login`);
-    await p.fill('input[name="username"]', user);
-    await p.fill('input[name="password"]', pw);
-    await Promise.all([p.waitForURL(/\/sessions$/), p.click('form button[type="submit"]')]);
-  }
-
-  /** A second context (another person, or no JavaScript) recording the same problems as browser.mjs. */
-  async function otherContext(opts = {}) {
-    const ctx = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...opts });
-    await ctx.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
-    });
-    const p = await ctx.newPage();
-    p.on('console', (m) => {
-      if (m.type() === 'error' || /Content[- ]Security[- ]Policy/i.test(m.text())) problems.push(`[ctx2] console ${m.type()}: ${m.text()}`);
-    });
-    p.on('pageerror', (e) => problems.push(`[ctx2] page error: ${e.message}`));
-    p.on('requestfailed', (rq) => {
-      const errorText = rq.failure()?.errorText;
-      if (errorText === 'net::ERR_ABORTED' && rq.url().includes('/changes?')) return;
-      if (faviconAborted(rq.url(), errorText)) return;
-      problems.push(`[ctx2] request failed: ${rq.url()} ${errorText}`);
-    });
-    p.on('response', (rs) => {
-      if (rs.status() >= 400 && rs.url().startsWith(srv.url)) problems.push(`[ctx2] HTTP ${rs.status()}: ${rs.url()}`);
-    });
-    return { ctx, page: p };
-  }
+  const signIn = (p, user, pw) => signInAs(p, srv, user, pw);
+  /** A second context (another person, signed out, or no JavaScript) recording problems too. */
+  const otherContext = (opts = {}) => openContext(browser, srv, problems, opts);
 
   /** A session of `agent` brought to `status`, with an optional cost (a usage event while running). */
   async function make(agent, status, { name, cost } = {}) {

@@ -17,7 +17,7 @@
 // shown, it shows as the literal text that was sent.
 import { describe, it, before, after, beforeEach } from 'node:test';
 import assert from 'node:assert/strict';
-import { openBrowser } from './browser.mjs';
+import { openBrowser, openContext } from './browser.mjs';
 import { startServer } from '../lib/server.mjs';
 import { createSession, append, sleep } from '../lib/fixtures.mjs';
 
@@ -299,15 +299,7 @@ describe('no script from any payload runs, on any page', () => {
     await clean('session page with the Share panel');
     shareToken = (/\/share\/([0-9]+\.[0-9]+\.[A-Za-z0-9_-]+)/.exec(await page.content()) || [])[1];
     assert.ok(shareToken, 'the Share panel lists the link');
-    const anon = await browser.newContext({ viewport: { width: 1280, height: 900 } });
-    await anon.addInitScript(() => {
-      document.addEventListener('securitypolicyviolation', (e) => console.error(`CSP violation: ${e.violatedDirective} ${e.blockedURI}`));
-    });
-    const p = await anon.newPage();
-    p.on('console', (m) => {
-      if (m.type() === 'error') problems.push(`[share] console ${m.type()}: ${m.text()}`);
-    });
-    p.on('pageerror', (e) => problems.push(`[share] page error: ${e.message}`));
+    const { ctx: anon, page: p } = await openContext(browser, srv, problems);
     p.on('dialog', async (d) => {
       dialogs.push(`[share] ${d.type()}: ${d.message()}`);
       await d.dismiss();
