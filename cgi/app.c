@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <errno.h>
+#include <pthread.h>
 #include <sodium.h>
 #include <stdlib.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 
 #include "db.h"
 #include "notify.h"
+#include "pcache.h"
 #include "route.h"
 #include "tmpl_json.h"
 
@@ -288,14 +290,18 @@ static int auth_bearer(ctx *c)
     sqlite3_bind_blob(st, 1, hash, sizeof hash, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
     int rc = db_step(st);
+    int64_t last_used = 0;
     if (rc == SQLITE_ROW) {
         c->who.kind = PRINCIPAL_TOKEN;
         c->who.id = sqlite3_column_int64(st, 0);
         c->who.name = arena_strdup(c->a, (const char *)sqlite3_column_text(st, 1));
+        last_used = sqlite3_column_int64(st, 2);
     }
     sqlite3_reset(st);
     if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? 0 : -1;
-    st = db_stmt(c->db, SQL_TOKEN_TOUCH);
+    /* Only when the minute has passed: an UPDATE that changes nothing still
+     * takes the write lock, which every API read would then queue for. */
+    st = last_used < now - 60000 ? db_stmt(c->db, SQL_TOKEN_TOUCH) : NULL;
     if (st) {
         sqlite3_bind_int64(st, 1, c->who.id);
         sqlite3_bind_int64(st, 2, now);
@@ -471,6 +477,28 @@ static int etag_matches(const char *list, const char *etag, const char **hit, si
     return 0;
 }
 
+/* The strong ETag of the answer so far (content type and body), into the
+ * arena, or NULL (out of memory). */
+static const char *etag_of(ctx *c)
+{
+    unsigned char h[16];
+    crypto_generichash_state st;
+    const char *ct = c->resp.content_type ? c->resp.content_type : "";
+    if (crypto_generichash_init(&st, NULL, 0, sizeof h) != 0 ||
+        crypto_generichash_update(&st, (const unsigned char *)ct, strlen(ct) + 1) != 0 ||
+        crypto_generichash_update(&st, (const unsigned char *)(c->resp.body.len ? c->resp.body.p : ""),
+                                  c->resp.body.len) != 0 ||
+        crypto_generichash_final(&st, h, sizeof h) != 0)
+        return NULL;
+    char *etag = arena_alloc(c->a, 2 * sizeof h + 3);
+    if (!etag) return NULL;
+    etag[0] = '"';
+    sodium_bin2hex(etag + 1, 2 * sizeof h + 1, h, sizeof h);
+    etag[2 * sizeof h + 1] = '"';
+    etag[2 * sizeof h + 2] = '\0';
+    return etag;
+}
+
 /* ETag of a successful API GET: a strong validator, the BLAKE2b hash
  * (128 bits) of content type and body, so any change of what is sent is a
  * new tag. If-None-Match holding it turns the answer into 304 without a
@@ -482,20 +510,9 @@ static void add_etag(ctx *c)
     if (status != 200 || !ctx_is_api(c) || !(c->req.method & (HTTP_GET | HTTP_HEAD)) ||
         resp_has_header(c, "ETag"))
         return;
-    unsigned char h[16];
-    crypto_generichash_state st;
-    const char *ct = c->resp.content_type ? c->resp.content_type : "";
-    if (crypto_generichash_init(&st, NULL, 0, sizeof h) != 0 ||
-        crypto_generichash_update(&st, (const unsigned char *)ct, strlen(ct) + 1) != 0 ||
-        crypto_generichash_update(&st, (const unsigned char *)(c->resp.body.len ? c->resp.body.p : ""),
-                                  c->resp.body.len) != 0 ||
-        crypto_generichash_final(&st, h, sizeof h) != 0)
-        return;
-    char etag[2 * sizeof h + 3];
-    etag[0] = '"';
-    sodium_bin2hex(etag + 1, sizeof etag - 2, h, sizeof h);
-    etag[sizeof etag - 2] = '"';
-    etag[sizeof etag - 1] = '\0';
+    /* A cached answer brings the tag computed when it was rendered. */
+    const char *etag = c->etag ? c->etag : etag_of(c);
+    if (!etag) return;
     const char *hit = NULL;
     size_t hitlen = 0;
     int fresh = c->if_none_match && etag_matches(c->if_none_match, etag, &hit, &hitlen);
@@ -547,6 +564,68 @@ static void add_security_headers(ctx *c)
                          "base-uri 'none'; form-action 'self'; frame-ancestors 'none'");
         http_resp_header(&c->resp, "Cache-Control", "no-store");
     }
+}
+
+/* The cache key of this request: who asks (kind, id, and for a sign-in its
+ * CSRF token, which the page's forms carry) and what (the request URI).
+ * 0, or -1 (libsodium failed). */
+static int cache_key(const ctx *c, pcache_key *k)
+{
+    crypto_generichash_state st;
+    char who[64];
+    int n = snprintf(who, sizeof who, "%d:%lld:", (int)c->who.kind, (long long)c->who.id);
+    const char *csrf = c->who.csrf ? c->who.csrf : "";
+    const char *uri = c->req.request_uri ? c->req.request_uri : "";
+    if (crypto_generichash_init(&st, NULL, 0, sizeof k->b) != 0 ||
+        crypto_generichash_update(&st, (const unsigned char *)who, (size_t)n) != 0 ||
+        crypto_generichash_update(&st, (const unsigned char *)csrf, strlen(csrf) + 1) != 0 ||
+        crypto_generichash_update(&st, (const unsigned char *)uri, strlen(uri)) != 0 ||
+        crypto_generichash_final(&st, k->b, sizeof k->b) != 0)
+        return -1;
+    return 0;
+}
+
+/* Has anyone committed since the last look? The app's watcher connection
+ * sees every commit once; without one (unit tests), this worker's own
+ * connection sees the others'. */
+static pthread_mutex_t watch_lock = PTHREAD_MUTEX_INITIALIZER;
+static int cache_db_changed(ctx *c)
+{
+    if (!c->app->watch) return db_changed(c->db);
+    pthread_mutex_lock(&watch_lock);
+    int changed = db_changed(c->app->watch);
+    pthread_mutex_unlock(&watch_lock);
+    return changed;
+}
+
+/* Run a ROUTE_CACHE handler through the page cache (pcache.h): answer from
+ * it when the entry is current, else render and keep a 200. A request that
+ * carries a flash message (consumed by the page it renders) neither reads
+ * nor fills the cache, nor does an answer that sets a cookie. */
+static hres handle_cached(ctx *c, const route *rt)
+{
+    pcache_key key;
+    if (!pcache_on() || !(c->req.method & (HTTP_GET | HTTP_HEAD)) ||
+        http_kvs_get(&c->req.cookies, COOKIE_FLASH) || cache_key(c, &key))
+        return rt->fn(c);
+    /* Commits of other processes (and, once more, this one's) show in the
+     * watcher's data_version. */
+    if (cache_db_changed(c)) notify_bump();
+    uint64_t gen = notify_generation();
+    size_t mark = c->resp.headers.len; /* the security headers are per request */
+    if (pcache_get(&key, gen, c->a, &c->resp, &c->etag)) {
+        http_resp_header(&c->resp, "X-Cache", "hit");
+        return HR_OK;
+    }
+    hres r = rt->fn(c);
+    int status = c->resp.status ? c->resp.status : 200;
+    if (r == HR_OK && status == 200 && !resp_has_header(c, "Set-Cookie")) {
+        if (ctx_is_api(c)) c->etag = etag_of(c);
+        pcache_put(&key, gen, &c->resp, mark, c->etag);
+    }
+    /* After the put: the mark is not part of what is kept. */
+    http_resp_header(&c->resp, "X-Cache", "miss");
+    return r;
 }
 
 void app_handle(ctx *c)
@@ -615,7 +694,7 @@ void app_handle(ctx *c)
             goto done;
         }
     }
-    r = rt->fn(c);
+    r = (rt->flags & ROUTE_CACHE) ? handle_cached(c, rt) : rt->fn(c);
     /* Wake long-polls after anything that may have changed a session. */
     if (!(c->req.method & (HTTP_GET | HTTP_HEAD))) notify_bump();
 done:

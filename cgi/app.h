@@ -32,6 +32,11 @@ typedef struct app {
      * exact "scheme://host[:port]" strings; none by default. */
     const char *const *cors_origins;
     size_t      ncors_origins;
+    /* A connection that only ever reads PRAGMA data_version (under a lock in
+     * app.c): it sees every commit, by any worker or process, exactly once,
+     * which is when the page cache's generation moves. NULL: each worker
+     * asks its own connection. */
+    struct db  *watch;
 } app;
 
 typedef enum hres {
@@ -53,6 +58,7 @@ typedef struct ctx {
      * when absent). */
     const char         *if_none_match;
     const char         *origin;
+    const char         *etag;   /* ETag of a cached answer (arena), or NULL */
     char                request_id[CTX_REQUEST_ID_MAX + 1];
 } ctx;
 

@@ -1,6 +1,7 @@
 /* db: connection, statement cache, migrations. See db.h. */
 #include "db.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,7 +26,32 @@ struct db {
     sqlite3_stmt *st[SQL__COUNT];
     struct { uint64_t key; sqlite3_stmt *st; } shape[DB_SHAPES];
     int           nshape;
+    int           bulk;     /* inside db_bulk_begin: db_begin nests as a savepoint */
+    int64_t       data_version; /* PRAGMA data_version at the last db_changed (or open) */
+    int           writer;   /* holds db_write_lock: a write transaction is open */
 };
+
+/* One writer at a time per process. SQLite allows one anyway; waiting here
+ * hands the turn over at once, where SQLite's busy handler would poll with
+ * sleeps of up to 100 ms (which made batch appends wait a second and more
+ * under contention). Other processes are still waited for by the busy
+ * handler. */
+static pthread_mutex_t db_write_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void writer_enter(db *d)
+{
+    if (d->writer) return;
+    pthread_mutex_lock(&db_write_lock);
+    d->writer = 1;
+}
+
+/* Give the turn back once no transaction is open on d. */
+static void writer_leave(db *d)
+{
+    if (!d->writer || !sqlite3_get_autocommit(d->h)) return;
+    d->writer = 0;
+    pthread_mutex_unlock(&db_write_lock);
+}
 
 /* The primary result code of the last failed SQLite call of this thread
  * since db_error_clear (0: none). One request runs on one thread, so this is
@@ -40,6 +66,8 @@ static void db_note(int rc)
 }
 
 void db_error_clear(void) { db_last_fail = 0; }
+
+void db_error_note(int rc) { db_note(rc); }
 
 int db_storage_error(void)
 {
@@ -59,8 +87,17 @@ int64_t db_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Before SQLite starts: no memory statistics. They take a process-wide
+ * mutex on every allocation, which the workers then contend for. */
+static pthread_once_t db_once = PTHREAD_ONCE_INIT;
+static void db_configure(void)
+{
+    sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 db *db_open(const char *path, char *err, size_t errlen)
 {
+    pthread_once(&db_once, db_configure);
     static const char pragmas[] =
         "PRAGMA journal_mode = WAL;"
         "PRAGMA synchronous = NORMAL;"  /* durable at checkpoints; WAL keeps commits atomic */
@@ -74,6 +111,8 @@ db *db_open(const char *path, char *err, size_t errlen)
     sqlite3_busy_timeout(d->h, DB_BUSY_TIMEOUT_MS);
     sqlite3_extended_result_codes(d->h, 1);
     if (sqlite3_exec(d->h, pragmas, NULL, NULL, NULL) != SQLITE_OK) goto fail;
+    /* The baseline for db_changed: commits from now on are what count. */
+    db_changed(d);
     return d;
 fail:
     snprintf(err, errlen, "%s: %s", path, d->h ? sqlite3_errmsg(d->h) : "cannot open");
@@ -194,13 +233,82 @@ static int db_exec_text(db *d, const char *sql)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
-int db_begin(db *d)  { return db_exec_text(d, "BEGIN IMMEDIATE"); }
-int db_commit(db *d) { return db_exec_text(d, "COMMIT"); }
+int db_begin(db *d)
+{
+    if (d->bulk) return db_exec_text(d, "SAVEPOINT fd_step");
+    writer_enter(d);
+    int rc = db_exec_text(d, "BEGIN IMMEDIATE");
+    writer_leave(d); /* only when BEGIN failed */
+    return rc;
+}
+
+int db_commit(db *d)
+{
+    if (d->bulk) return db_exec_text(d, "RELEASE fd_step");
+    int rc = db_exec_text(d, "COMMIT");
+    writer_leave(d); /* a failed COMMIT leaves the transaction to db_rollback */
+    return rc;
+}
+
+void db_request_end(db *d)
+{
+    if (!sqlite3_get_autocommit(d->h)) {
+        fprintf(stderr, "flightdeck: a transaction was left open; rolled back\n");
+        sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+    }
+    d->bulk = 0;
+    writer_leave(d);
+}
+
+/* Roll back what is open on d (the step only, in bulk mode). */
+static void db_rollback_open(db *d)
+{
+    /* Harmless when no transaction is open (SQLite may have rolled back already). */
+    if (sqlite3_get_autocommit(d->h)) return;
+    if (d->bulk) {
+        /* Undo this step only; the outer bulk transaction goes on. Without
+         * the savepoint (already released) both fail harmlessly. */
+        sqlite3_exec(d->h, "ROLLBACK TO fd_step", NULL, NULL, NULL);
+        sqlite3_exec(d->h, "RELEASE fd_step", NULL, NULL, NULL);
+        return;
+    }
+    sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+}
 
 void db_rollback(db *d)
 {
-    /* Harmless when no transaction is open (SQLite may have rolled back already). */
-    if (!sqlite3_get_autocommit(d->h)) sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
+    db_rollback_open(d);
+    writer_leave(d);
+}
+
+int db_bulk_begin(db *d)
+{
+    if (d->bulk || db_begin(d)) return -1;
+    d->bulk = 1;
+    return 0;
+}
+
+int db_bulk_end(db *d, int commit)
+{
+    if (!d->bulk) return -1;
+    d->bulk = 0;
+    if (commit && db_commit(d) == 0) return 0;
+    db_rollback(d);
+    return commit ? -1 : 0;
+}
+
+int db_changed(db *d)
+{
+    sqlite3_stmt *st = db_stmt(d, SQL_DATA_VERSION);
+    if (!st || db_step(st) != SQLITE_ROW) {
+        if (st) sqlite3_reset(st);
+        return 1; /* unknown: assume the worst */
+    }
+    int64_t v = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    int changed = v != d->data_version;
+    d->data_version = v;
+    return changed;
 }
 
 int db_version(db *d)

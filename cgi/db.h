@@ -60,10 +60,31 @@ int db_step(sqlite3_stmt *st);
  * SQLITE_DONE becomes 0; anything else -1. */
 int db_exec(sqlite3_stmt *st);
 
-/* BEGIN IMMEDIATE (retried on BUSY) / COMMIT / ROLLBACK. 0 or -1. */
+/* BEGIN IMMEDIATE (retried on BUSY) / COMMIT / ROLLBACK. 0 or -1.
+ * Writers of one process take turns on a mutex first (the turn is held from
+ * db_begin until the transaction ends), so they queue without SQLite's
+ * sleeping busy handler; other processes are waited for as before. */
 int db_begin(db *d);
 int db_commit(db *d);
 void db_rollback(db *d);
+/* The end of a request on d (main.c): a transaction a handler left open is
+ * rolled back (and reported), and the writer's turn given back. */
+void db_request_end(db *d);
+
+/* Has another connection (another worker, the CLI, another process)
+ * committed since the last call on this connection (or since it was
+ * opened)? 1 when it cannot tell. This connection's own commits do not count: the
+ * caller knows about those. */
+int db_changed(db *d);
+
+/* Bulk loading (the benchmark's data generator): one outer write
+ * transaction around many steps. Inside it db_begin/db_commit/db_rollback
+ * act on a savepoint, so each step still succeeds or fails whole while the
+ * WAL is written once per bulk. Not for the server: it holds the write lock
+ * throughout. db_bulk_begin: 0, or -1 (already in bulk, or BEGIN failed).
+ * db_bulk_end commits (commit != 0) or rolls back the whole bulk: 0 or -1. */
+int db_bulk_begin(db *d);
+int db_bulk_end(db *d, int commit);
 
 /* Was the connection opened read-only (the file was write-protected when
  * it was opened)? SQLite falls back to read-only silently. */
@@ -84,6 +105,9 @@ int db_path_writable(const char *path);
 int db_storage_error(void);
 /* Forget the last failure (each request starts clean; a best-effort write
  * that failed must not colour the answer). */
+/* Record rc as this thread's last failure (when it is one): for work another
+ * thread did on this request's behalf (wgroup.h). */
+void db_error_note(int rc);
 void db_error_clear(void);
 
 sqlite3 *db_handle(db *d);

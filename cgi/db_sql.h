@@ -165,7 +165,7 @@ DB_SQL_ENUM(TOKEN_INSERT,
     "RETURNING id")
 /* ?1 hash ?2 now -> id, name */
 DB_SQL_ENUM(TOKEN_BY_HASH,
-    "SELECT id, name FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL "
+    "SELECT id, name, coalesce(last_used_at, 0) FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL "
     "AND (expires_at IS NULL OR expires_at > ?2)")
 /* Last use, written at most once a minute per token. ?1 id ?2 now */
 DB_SQL_ENUM(TOKEN_TOUCH,
@@ -189,6 +189,8 @@ DB_SQL_ENUM(AUDIT_INSERT,
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
 
 /* ---- schema ---- */
+/* Changes committed by other connections since this one last asked (pcache). */
+DB_SQL_ENUM(DATA_VERSION, "PRAGMA data_version")
 DB_SQL_ENUM(SCHEMA_VERSION, "SELECT coalesce(max(version), 0) FROM schema_migrations")
 /* ?1 version ?2 name ?3 now */
 DB_SQL_ENUM(SCHEMA_RECORD,

@@ -20,6 +20,7 @@
 #include "db.h"
 #include "ingest.h"
 #include "notify.h"
+#include "pcache.h"
 #include "utf8.h"
 
 #define MAX_WORKERS 64
@@ -300,6 +301,7 @@ static void *worker_run(void *arg)
         } else {
             app_handle(&c);
         }
+        db_request_end(d);
         write_response(&c, &fr);
         FCGX_Finish_r(&fr);
         ctx_end(&c);
@@ -348,6 +350,16 @@ int main(void)
     int longpolls = atoi(env_or("FLIGHTDECK_LONGPOLL_MAX", "0"));
     notify_set_max_waiters(longpolls > 0 ? longpolls : ap.workers / 2);
     ap.max_body = (size_t)strtoull(env_or("FLIGHTDECK_MAX_BODY", "8388608"), NULL, 10);
+    /* Rendered pages and API reads kept while the database is unchanged
+     * (pcache.h); 0 for either switches the cache off. */
+    long cache_mb = atol(env_or("FLIGHTDECK_PAGE_CACHE_MB", "8"));
+    long cache_ms = atol(env_or("FLIGHTDECK_PAGE_CACHE_MS", "1000"));
+    if (cache_mb < 0 || cache_mb > 4096 || cache_ms < 0 || cache_ms > 3600000) {
+        fprintf(stderr, "flightdeck: FLIGHTDECK_PAGE_CACHE_MB must be 0..4096 and "
+                        "FLIGHTDECK_PAGE_CACHE_MS 0..3600000\n");
+        return 1;
+    }
+    pcache_configure((size_t)cache_mb << 20, (int)cache_ms);
     ap.version = FD_VERSION;
     /* Bodies are read with one FCGX_GetStr (int length): keep the limit sane. */
     if (ap.max_body < 1024 || ap.max_body > (size_t)1 << 30) {
@@ -378,7 +390,8 @@ int main(void)
         fprintf(stderr, "flightdeck: database %s: %s\n", ap.db_path, d ? db_errmsg(d) : err);
         return 1;
     }
-    db_free(d);
+    db_changed(d); /* after the migrations: they are not news */
+    ap.watch = d;   /* kept open: the page cache's change watcher */
 
     if (FCGX_Init() != 0) { fprintf(stderr, "flightdeck: FCGX_Init failed\n"); return 1; }
     /* Block the stop signals before any thread starts, so only signal_run
@@ -411,6 +424,7 @@ int main(void)
         }
     }
     for (int i = 0; i < ap.workers; i++) pthread_join(ws[i].thread, NULL);
+    db_free(ap.watch);
     tmpl_set_free(ap.tmpl);
     return 0;
 }

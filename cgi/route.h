@@ -13,7 +13,9 @@ typedef hres (*route_fn)(ctx *c);
 enum route_flags {
     ROUTE_API  = 1 << 0, /* JSON in/out, bearer tokens only */
     ROUTE_PAGE = 1 << 1, /* HTML, cookie session; unauthenticated GETs go to /login */
-    ROUTE_FORM = 1 << 2  /* a state-changing form: CSRF token required */
+    ROUTE_FORM = 1 << 2, /* a state-changing form: CSRF token required */
+    ROUTE_CACHE = 1 << 3 /* a read whose answer depends only on who asks, the URI and the
+                          * database: kept in pcache (pcache.h) */
 };
 
 typedef struct route {

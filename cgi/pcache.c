@@ -1,0 +1,202 @@
+/* pcache: rendered-answer cache. See pcache.h. */
+#include "pcache.h"
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define PCACHE_BUCKETS 1024 /* power of two */
+
+typedef struct entry entry;
+struct entry {
+    pcache_key key;
+    uint64_t   gen;
+    int64_t    born_ms;
+    int        status;
+    char      *content_type; /* NULL: none */
+    char      *etag;         /* NULL: none */
+    char      *headers;      /* "Name: value\r\n" lines */
+    size_t     headers_len;
+    char      *body;
+    size_t     body_len;
+    size_t     size;         /* what this entry counts against max_bytes */
+    entry     *chain;        /* next in its bucket */
+    entry     *older, *newer; /* insertion order, for eviction */
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static entry *buckets[PCACHE_BUCKETS];
+static entry *oldest, *newest;
+static size_t max_bytes, held_bytes, held_entries;
+static int ttl_ms;
+static uint64_t hits, misses;
+
+static int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static size_t bucket_of(const pcache_key *k)
+{
+    size_t h;
+    memcpy(&h, k->b, sizeof h); /* the key is a hash already */
+    return h & (PCACHE_BUCKETS - 1);
+}
+
+static void entry_free(entry *e)
+{
+    if (!e) return;
+    free(e->content_type);
+    free(e->etag);
+    free(e->headers);
+    free(e->body);
+    free(e);
+}
+
+/* Unlink e from its bucket and the age list and free it (lock held). */
+static void entry_drop(entry *e)
+{
+    entry **p = &buckets[bucket_of(&e->key)];
+    while (*p && *p != e) p = &(*p)->chain;
+    if (*p) *p = e->chain;
+    if (e->older) e->older->newer = e->newer; else oldest = e->newer;
+    if (e->newer) e->newer->older = e->older; else newest = e->older;
+    held_bytes -= e->size;
+    held_entries--;
+    entry_free(e);
+}
+
+/* The entry of key, or NULL (lock held). */
+static entry *entry_find(const pcache_key *k)
+{
+    for (entry *e = buckets[bucket_of(k)]; e; e = e->chain)
+        if (!memcmp(e->key.b, k->b, sizeof k->b)) return e;
+    return NULL;
+}
+
+void pcache_clear(void)
+{
+    pthread_mutex_lock(&lock);
+    while (oldest) entry_drop(oldest);
+    pthread_mutex_unlock(&lock);
+}
+
+void pcache_configure(size_t bytes, int ms)
+{
+    pcache_clear();
+    pthread_mutex_lock(&lock);
+    max_bytes = ms > 0 ? bytes : 0;
+    ttl_ms = bytes > 0 ? ms : 0;
+    pthread_mutex_unlock(&lock);
+}
+
+int pcache_on(void)
+{
+    pthread_mutex_lock(&lock);
+    int on = max_bytes > 0 && ttl_ms > 0;
+    pthread_mutex_unlock(&lock);
+    return on;
+}
+
+int pcache_get(const pcache_key *key, uint64_t gen, arena *a, http_resp *resp, const char **etag)
+{
+    int hit = 0;
+    pthread_mutex_lock(&lock);
+    entry *e = entry_find(key);
+    if (e && (e->gen != gen || now_ms() - e->born_ms >= ttl_ms)) {
+        entry_drop(e); /* stale: the page is rendered again and replaces it */
+        e = NULL;
+    }
+    if (e) {
+        const char *ct = e->content_type ? arena_strdup(a, e->content_type) : NULL;
+        const char *tag = e->etag ? arena_strdup(a, e->etag) : NULL;
+        size_t hlen = resp->headers.len, blen = resp->body.len;
+        buf_add(&resp->headers, e->headers, e->headers_len);
+        buf_add(&resp->body, e->body, e->body_len);
+        if ((e->content_type && !ct) || (e->etag && !tag) || resp->headers.err || resp->body.err) {
+            /* Out of memory: answer as a miss, with resp as it was. */
+            resp->headers.len = hlen;
+            resp->body.len = blen;
+        } else {
+            resp->status = e->status;
+            resp->content_type = ct;
+            *etag = tag;
+            hit = 1;
+        }
+    }
+    if (hit) hits++; else misses++;
+    pthread_mutex_unlock(&lock);
+    return hit;
+}
+
+/* A malloc'd copy of s[0..n) with a NUL after it; NULL only when s is. */
+static char *dup_n(const char *s, size_t n, int *oom)
+{
+    if (!s) return NULL;
+    char *p = malloc(n + 1);
+    if (!p) { *oom = 1; return NULL; }
+    memcpy(p, s, n);
+    p[n] = '\0';
+    return p;
+}
+
+void pcache_put(const pcache_key *key, uint64_t gen, const http_resp *resp, size_t hdr_from,
+                const char *etag)
+{
+    if (resp->headers.err || resp->body.err || hdr_from > resp->headers.len) return;
+    size_t hlen = resp->headers.len - hdr_from, blen = resp->body.len;
+    size_t size = sizeof(entry) + hlen + blen + 128;
+    pthread_mutex_lock(&lock);
+    size_t cap = max_bytes;
+    pthread_mutex_unlock(&lock);
+    if (cap == 0 || size > cap / 8) return;
+
+    /* Copy outside the lock; only linking it in is serialized. */
+    int oom = 0;
+    entry *e = calloc(1, sizeof *e);
+    if (!e) return;
+    e->key = *key;
+    e->gen = gen;
+    e->born_ms = now_ms();
+    e->status = resp->status ? resp->status : 200;
+    e->content_type = resp->content_type ? dup_n(resp->content_type, strlen(resp->content_type), &oom) : NULL;
+    e->etag = etag ? dup_n(etag, strlen(etag), &oom) : NULL;
+    e->headers = dup_n(hlen ? resp->headers.p + hdr_from : "", hlen, &oom);
+    e->headers_len = hlen;
+    e->body = dup_n(blen ? resp->body.p : "", blen, &oom);
+    e->body_len = blen;
+    e->size = size;
+    if (oom) { entry_free(e); return; }
+
+    pthread_mutex_lock(&lock);
+    entry *old = entry_find(key);
+    if (old) entry_drop(old);
+    while (oldest && held_bytes + size > max_bytes) entry_drop(oldest);
+    if (max_bytes == 0) { /* switched off meanwhile */
+        pthread_mutex_unlock(&lock);
+        entry_free(e);
+        return;
+    }
+    size_t b = bucket_of(key);
+    e->chain = buckets[b];
+    buckets[b] = e;
+    e->older = newest;
+    if (newest) newest->newer = e; else oldest = e;
+    newest = e;
+    held_bytes += size;
+    held_entries++;
+    pthread_mutex_unlock(&lock);
+}
+
+void pcache_stats_get(pcache_stats *out)
+{
+    pthread_mutex_lock(&lock);
+    out->hits = hits;
+    out->misses = misses;
+    out->entries = held_entries;
+    out->bytes = held_bytes;
+    pthread_mutex_unlock(&lock);
+}

@@ -1,0 +1,62 @@
+/* pcache: rendered answers of read-only GET routes (route flag ROUTE_CACHE),
+ * reused while the database has not changed.
+ *
+ * An entry is keyed by a hash of who asks and what they ask (app.c: the
+ * principal, its sign-in's CSRF token, the request URI, Accept), so one
+ * user's page is never served to another and a page's forms carry the
+ * right token. It is valid while the change generation it was rendered
+ * under is current (notify.h: bumped after every write request of this
+ * process, and by app.c when SQLite's data_version shows a commit from
+ * another connection or process) and for at most ttl_ms, so times shown
+ * relative to now ("3 min ago", a running session's duration) are at most
+ * that old. Access checks still run on every request, before the cache is
+ * asked.
+ *
+ * Memory is bounded: entries are evicted oldest first once their total
+ * size passes max_bytes; an answer larger than an eighth of it is not
+ * kept. Thread-safe (one mutex; a hit copies the entry out under it). */
+#ifndef FD_PCACHE_H
+#define FD_PCACHE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "http.h"
+
+#define PCACHE_KEY_BYTES 16
+
+typedef struct pcache_key {
+    unsigned char b[PCACHE_KEY_BYTES];
+} pcache_key;
+
+/* Set the limits (before the workers start). max_bytes 0 or ttl_ms 0
+ * switches the cache off. Frees every entry. */
+void pcache_configure(size_t max_bytes, int ttl_ms);
+/* Is the cache on? */
+int pcache_on(void);
+/* Drop every entry (tests, and a change of configuration). */
+void pcache_clear(void);
+
+/* Look up key rendered under generation gen. On a hit: status and content
+ * type set on resp (the type copied into arena a), the entry's headers
+ * appended to resp->headers, its body to resp->body, *etag set to an arena
+ * copy of its ETag (NULL when it has none); returns 1. 0 on a miss (resp
+ * untouched) or when out of memory. */
+int pcache_get(const pcache_key *key, uint64_t gen, arena *a, http_resp *resp, const char **etag);
+
+/* Keep resp (status, content type, resp->headers from byte hdr_from on,
+ * body) under key for generation gen, with etag (may be NULL). Replaces an
+ * older entry of the same key. Silently does nothing when the answer is too
+ * large or memory is short. */
+void pcache_put(const pcache_key *key, uint64_t gen, const http_resp *resp, size_t hdr_from,
+                const char *etag);
+
+/* Counters since start: hits, misses, entries and bytes held now. */
+typedef struct pcache_stats {
+    uint64_t hits, misses;
+    size_t   entries, bytes;
+} pcache_stats;
+void pcache_stats_get(pcache_stats *out);
+
+#endif

@@ -1,0 +1,313 @@
+/* pcache.c: an entry comes back byte for byte only under its own key and
+ * generation and within its time to live; memory stays under the limit;
+ * threads hammering one key never see a torn answer. Also db.c's helpers for
+ * it and for the benchmark: db_changed sees other connections' commits (not
+ * its own), and bulk mode keeps steps atomic inside one transaction. */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "arena.h"
+#include "db.h"
+#include "harness.h"
+#include "pcache.h"
+
+static pcache_key key_of(int n)
+{
+    pcache_key k;
+    memset(&k, 0, sizeof k);
+    for (size_t i = 0; i < sizeof k.b; i++) k.b[i] = (unsigned char)(n * 31 + (int)i);
+    return k;
+}
+
+/* A response with headers "X-A: 1\r\n" (security headers before mark) + the
+ * handler's own, and body text. */
+static void resp_make(http_resp *r, const char *body, size_t *mark)
+{
+    memset(r, 0, sizeof *r);
+    buf_init(&r->headers);
+    buf_init(&r->body);
+    buf_puts(&r->headers, "X-Per-Request: 1\r\n");
+    *mark = r->headers.len;
+    buf_puts(&r->headers, "Cache-Control: no-store\r\n");
+    buf_puts(&r->body, body);
+    r->status = 200;
+    r->content_type = "text/html; charset=utf-8";
+}
+
+static void resp_free(http_resp *r)
+{
+    buf_fini(&r->headers);
+    buf_fini(&r->body);
+}
+
+TEST(test_hit_returns_the_same_bytes)
+{
+    pcache_configure(1 << 20, 60000);
+    http_resp r, got;
+    size_t mark;
+    resp_make(&r, "<p>page one</p>", &mark);
+    pcache_key k = key_of(1);
+    pcache_put(&k, 7, &r, mark, "\"tag1\"");
+    arena *a = arena_new();
+    memset(&got, 0, sizeof got);
+    buf_init(&got.headers);
+    buf_init(&got.body);
+    const char *etag = NULL;
+    CHECK_INT(pcache_get(&k, 7, a, &got, &etag), 1);
+    CHECK_INT(got.status, 200);
+    CHECK_STR(got.content_type, "text/html; charset=utf-8");
+    CHECK_STR(buf_str(&got.body), "<p>page one</p>");
+    /* Only the handler's headers are kept; the per-request ones are not. */
+    CHECK_STR(buf_str(&got.headers), "Cache-Control: no-store\r\n");
+    CHECK_STR(etag, "\"tag1\"");
+    /* Another key (another user, another URI) misses. */
+    pcache_key k2 = key_of(2);
+    buf_reset(&got.body);
+    CHECK_INT(pcache_get(&k2, 7, a, &got, &etag), 0);
+    CHECK_INT(got.body.len, 0);
+    resp_free(&r);
+    resp_free(&got);
+    arena_free(a);
+}
+
+TEST(test_a_new_generation_misses)
+{
+    pcache_configure(1 << 20, 60000);
+    http_resp r, got;
+    size_t mark;
+    resp_make(&r, "before the change", &mark);
+    pcache_key k = key_of(3);
+    pcache_put(&k, 1, &r, mark, NULL);
+    arena *a = arena_new();
+    memset(&got, 0, sizeof got);
+    const char *etag = "x";
+    CHECK_INT(pcache_get(&k, 2, a, &got, &etag), 0);
+    /* The stale entry is gone, not just skipped. */
+    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
+    pcache_stats st;
+    pcache_stats_get(&st);
+    CHECK_INT(st.entries, 0);
+    resp_free(&r);
+    resp_free(&got);
+    arena_free(a);
+}
+
+TEST(test_time_to_live)
+{
+    pcache_configure(1 << 20, 50);
+    http_resp r, got;
+    size_t mark;
+    resp_make(&r, "running for 3 s", &mark);
+    pcache_key k = key_of(4);
+    pcache_put(&k, 1, &r, mark, NULL);
+    arena *a = arena_new();
+    memset(&got, 0, sizeof got);
+    const char *etag;
+    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 1);
+    usleep(80 * 1000);
+    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
+    resp_free(&r);
+    resp_free(&got);
+    arena_free(a);
+}
+
+TEST(test_memory_stays_bounded)
+{
+    pcache_configure(64 * 1024, 60000);
+    char *big = malloc(4000);
+    memset(big, 'x', 3999);
+    big[3999] = '\0';
+    http_resp r;
+    size_t mark;
+    resp_make(&r, big, &mark);
+    for (int i = 0; i < 200; i++) {
+        pcache_key k = key_of(100 + i);
+        pcache_put(&k, 1, &r, mark, NULL);
+    }
+    pcache_stats st;
+    pcache_stats_get(&st);
+    CHECK(st.bytes <= 64 * 1024);
+    CHECK(st.entries > 0 && st.entries < 200);
+    /* The newest stay, the oldest went. */
+    arena *a = arena_new();
+    http_resp got;
+    memset(&got, 0, sizeof got);
+    const char *etag;
+    pcache_key newest = key_of(299), oldest = key_of(100);
+    CHECK_INT(pcache_get(&newest, 1, a, &got, &etag), 1);
+    CHECK_INT(pcache_get(&oldest, 1, a, &got, &etag), 0);
+    /* An answer larger than an eighth of the cache is not kept. */
+    char *huge = malloc(20000);
+    memset(huge, 'y', 19999);
+    huge[19999] = '\0';
+    http_resp h;
+    resp_make(&h, huge, &mark);
+    pcache_key hk = key_of(999);
+    pcache_put(&hk, 1, &h, mark, NULL);
+    CHECK_INT(pcache_get(&hk, 1, a, &got, &etag), 0);
+    free(big);
+    free(huge);
+    resp_free(&r);
+    resp_free(&h);
+    resp_free(&got);
+    arena_free(a);
+}
+
+TEST(test_off)
+{
+    pcache_configure(0, 1000);
+    CHECK_INT(pcache_on(), 0);
+    http_resp r, got;
+    size_t mark;
+    resp_make(&r, "x", &mark);
+    pcache_key k = key_of(5);
+    pcache_put(&k, 1, &r, mark, NULL);
+    arena *a = arena_new();
+    memset(&got, 0, sizeof got);
+    const char *etag;
+    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
+    pcache_configure(1 << 20, 0);
+    CHECK_INT(pcache_on(), 0);
+    pcache_configure(1 << 20, 1000);
+    CHECK_INT(pcache_on(), 1);
+    resp_free(&r);
+    resp_free(&got);
+    arena_free(a);
+}
+
+/* Writers replace the entry with bodies "AAAA…" or "BBBB…"; readers must
+ * only ever see one of the two whole. */
+static volatile int torn;
+static void *hammer(void *arg)
+{
+    int id = (int)(long)arg;
+    char body[2049];
+    memset(body, id % 2 ? 'A' : 'B', 2048);
+    body[2048] = '\0';
+    arena *a = arena_new();
+    pcache_key k = key_of(42);
+    for (int i = 0; i < 2000; i++) {
+        if (i % 3 == 0) {
+            http_resp r;
+            size_t mark;
+            resp_make(&r, body, &mark);
+            pcache_put(&k, 1, &r, mark, NULL);
+            resp_free(&r);
+        } else {
+            http_resp got;
+            memset(&got, 0, sizeof got);
+            const char *etag;
+            if (pcache_get(&k, 1, a, &got, &etag)) {
+                if (got.body.len != 2048) torn = 1;
+                for (size_t j = 1; j < got.body.len; j++)
+                    if (got.body.p[j] != got.body.p[0]) { torn = 1; break; }
+            }
+            resp_free(&got);
+            arena_free(a);
+            a = arena_new();
+        }
+    }
+    arena_free(a);
+    return NULL;
+}
+
+TEST(test_threads_never_see_a_torn_answer)
+{
+    pcache_configure(1 << 20, 60000);
+    pthread_t t[6];
+    for (long i = 0; i < 6; i++) pthread_create(&t[i], NULL, hammer, (void *)i);
+    for (int i = 0; i < 6; i++) pthread_join(t[i], NULL);
+    CHECK_INT(torn, 0);
+    pcache_clear();
+}
+
+TEST(test_db_changed_sees_other_connections)
+{
+    char path[] = "/tmp/fd-pcache-XXXXXX", err[200];
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    db *a = db_open(path, err, sizeof err), *b = db_open(path, err, sizeof err);
+    int applied;
+    CHECK(a && b);
+    if (!a || !b) goto out;
+    CHECK_INT(db_migrate(a, &applied), 0);
+    db_changed(a);
+    db_changed(b);
+    CHECK_INT(db_changed(a), 0);
+    /* b writes: a sees it once; b does not see its own commit. */
+    sqlite3_exec(db_handle(b), "INSERT INTO sessions (id, created_at, updated_at) VALUES ('s1', 0, 0)",
+                 NULL, NULL, NULL);
+    CHECK_INT(db_changed(a), 1);
+    CHECK_INT(db_changed(a), 0);
+    CHECK_INT(db_changed(b), 0);
+out:
+    db_free(a);
+    db_free(b);
+    unlink(path);
+    char side[64];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+TEST(test_bulk_steps_stay_atomic)
+{
+    char path[] = "/tmp/fd-bulk-XXXXXX", err[200];
+    int fd = mkstemp(path);
+    if (fd >= 0) close(fd);
+    db *d = db_open(path, err, sizeof err);
+    int applied;
+    CHECK(d != NULL);
+    if (!d) goto out;
+    CHECK_INT(db_migrate(d, &applied), 0);
+    CHECK_INT(db_bulk_begin(d), 0);
+    CHECK_INT(db_bulk_begin(d), -1); /* no nesting of bulks */
+    /* Step 1 commits (into the bulk), step 2 rolls back alone. */
+    CHECK_INT(db_begin(d), 0);
+    sqlite3_exec(db_handle(d), "INSERT INTO sessions (id, created_at, updated_at) VALUES ('k1', 0, 0)", NULL, NULL, NULL);
+    CHECK_INT(db_commit(d), 0);
+    CHECK_INT(db_begin(d), 0);
+    sqlite3_exec(db_handle(d), "INSERT INTO sessions (id, created_at, updated_at) VALUES ('k2', 0, 0)", NULL, NULL, NULL);
+    db_rollback(d);
+    CHECK_INT(db_bulk_end(d, 1), 0);
+    sqlite3_stmt *st;
+    sqlite3_prepare_v2(db_handle(d), "SELECT group_concat(id) FROM sessions", -1, &st, NULL);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_STR((const char *)sqlite3_column_text(st, 0), "k1");
+    sqlite3_finalize(st);
+    /* A bulk rolled back leaves nothing of its steps. */
+    CHECK_INT(db_bulk_begin(d), 0);
+    CHECK_INT(db_begin(d), 0);
+    sqlite3_exec(db_handle(d), "INSERT INTO sessions (id, created_at, updated_at) VALUES ('k3', 0, 0)", NULL, NULL, NULL);
+    CHECK_INT(db_commit(d), 0);
+    CHECK_INT(db_bulk_end(d, 0), 0);
+    sqlite3_prepare_v2(db_handle(d), "SELECT count(*) FROM sessions", -1, &st, NULL);
+    CHECK_INT(sqlite3_step(st), SQLITE_ROW);
+    CHECK_INT(sqlite3_column_int(st, 0), 1);
+    sqlite3_finalize(st);
+out:
+    db_free(d);
+    unlink(path);
+    char side[64];
+    snprintf(side, sizeof side, "%s-wal", path);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", path);
+    unlink(side);
+}
+
+int main(void)
+{
+    RUN(test_hit_returns_the_same_bytes);
+    RUN(test_a_new_generation_misses);
+    RUN(test_time_to_live);
+    RUN(test_memory_stays_bounded);
+    RUN(test_off);
+    RUN(test_threads_never_see_a_torn_answer);
+    RUN(test_db_changed_sees_other_connections);
+    RUN(test_bulk_steps_stay_atomic);
+    pcache_configure(0, 0);
+    return DONE();
+}
