@@ -8,6 +8,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "ingest.h"
+#include "wgroup.h"
 #include "sessdata.h"
 #include "sessq.h"
 
@@ -118,6 +119,23 @@ hres h_api_session_get(ctx *c)
     return ctx_json(c, 200, o);
 }
 
+/* An append as a piece of a group commit (wgroup.h): everything it reads
+ * and writes is here or on the connection it is given. */
+typedef struct append_job {
+    const char   *id;
+    const cJSON  *in;
+    const char   *actor;
+    ingest_result res;
+    cJSON        *ids;
+    ingest_err    err;
+} append_job;
+
+static int append_run(struct db *d, void *arg)
+{
+    append_job *j = arg;
+    return ingest_events(d, j->id, j->in, j->actor, &j->res, &j->ids, &j->err);
+}
+
 hres h_api_events_append(ctx *c)
 {
     const char *id = ctx_param(c, 0);
@@ -128,16 +146,19 @@ hres h_api_events_append(ctx *c)
     if (!cJSON_IsObject(in))
         return ctx_error(c, 422, "invalid_body",
                          "send one event object, or {\"events\": [...]} for a batch");
-    ingest_result res;
-    ingest_err err = { 0 };
-    cJSON *ids = NULL;
-    if (ingest_events(c->db, id, in, auth_actor(c->a, &c->who), &res, &ids, &err))
-        return answer_ingest_err(c, &err);
+    /* Concurrent appends share one commit (wgroup.h). */
+    append_job j = { .id = id, .in = in, .actor = auth_actor(c->a, &c->who) };
+    int storage = 0;
+    if (wgroup_run(c->db, append_run, &j, &storage)) {
+        cJSON_Delete(j.ids);
+        /* The dispatcher answers 503 for a refused write (storage). */
+        return storage ? HR_ERROR : answer_ingest_err(c, &j.err);
+    }
     cJSON *o = cJSON_CreateObject();
-    cJSON_AddStringToObject(o, "status", res.status);
-    cJSON_AddNumberToObject(o, "accepted", res.accepted);
-    cJSON_AddNumberToObject(o, "duplicates", res.duplicates);
-    cJSON_AddItemToObject(o, "events", ids);
+    cJSON_AddStringToObject(o, "status", j.res.status);
+    cJSON_AddNumberToObject(o, "accepted", j.res.accepted);
+    cJSON_AddNumberToObject(o, "duplicates", j.res.duplicates);
+    cJSON_AddItemToObject(o, "events", j.ids);
     return ctx_json(c, 200, o);
 }
 

@@ -1,0 +1,116 @@
+/* wgroup: group commit. See wgroup.h. */
+#include "wgroup.h"
+
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stddef.h>
+
+#include "db.h"
+
+/* At most this many pieces share one commit: a bounded wait for the first
+ * of them, and a bounded transaction. */
+#define WGROUP_MAX 64
+
+typedef struct piece piece;
+struct piece {
+    wgroup_fn fn;
+    void     *arg;
+    int       rc;
+    int       storage_err;
+    int       done;
+    piece    *next;
+};
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
+static piece *head, *tail;   /* waiting to be run */
+static int leading;          /* a leader is running a group now */
+static unsigned long long n_commits, n_pieces;
+
+/* Lead one group on d: the pieces taken from the queue (lock not held). */
+static void lead(struct db *d, piece *group)
+{
+    int ok = db_bulk_begin(d) == 0;
+    int err = ok ? 0 : db_storage_error();
+    for (piece *p = group; p; p = p->next) {
+        if (!ok) {
+            p->rc = -1;
+            p->storage_err = err ? err : SQLITE_ERROR;
+            continue;
+        }
+        db_error_clear();
+        p->rc = p->fn(d, p->arg);
+        if (p->rc && db_storage_error()) p->storage_err = db_storage_error();
+        /* Some errors (disk full, I/O) end the whole transaction: what
+         * follows must not run outside it, nor be reported as committed. */
+        if (sqlite3_get_autocommit(db_handle(d))) {
+            ok = 0;
+            err = db_storage_error() ? db_storage_error() : SQLITE_ABORT;
+            p->storage_err = err;
+            p->rc = -1;
+        }
+    }
+    if (ok && db_bulk_end(d, 1) != 0) {
+        ok = 0;
+        err = db_storage_error() ? db_storage_error() : SQLITE_ERROR;
+    } else if (!ok) {
+        db_bulk_end(d, 0);
+    }
+    if (!ok) {
+        for (piece *p = group; p; p = p->next) {
+            p->rc = -1;
+            if (!p->storage_err) p->storage_err = err;
+        }
+    }
+}
+
+int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int *storage_err)
+{
+    piece me = { .fn = fn, .arg = arg };
+    pthread_mutex_lock(&lock);
+    if (tail) tail->next = &me; else head = &me;
+    tail = &me;
+    while (!me.done) {
+        if (leading) {
+            pthread_cond_wait(&finished, &lock);
+            continue;
+        }
+        /* Lead: take up to WGROUP_MAX pieces (this one among them unless
+         * the queue is longer; then the next round). */
+        leading = 1;
+        piece *group = head, *last = head;
+        int n = 1;
+        while (last->next && n < WGROUP_MAX) { last = last->next; n++; }
+        head = last->next;
+        if (!head) tail = NULL;
+        last->next = NULL;
+        pthread_mutex_unlock(&lock);
+
+        lead(d, group);
+
+        pthread_mutex_lock(&lock);
+        n_commits++;
+        for (piece *p = group, *nx; p; p = nx) {
+            nx = p->next;
+            p->next = NULL;
+            p->done = 1;
+            n_pieces++;
+        }
+        leading = 0;
+        pthread_cond_broadcast(&finished);
+    }
+    pthread_mutex_unlock(&lock);
+    /* This thread's failure record is its own piece's, whoever ran it. */
+    db_error_clear();
+    if (me.storage_err) db_error_note(me.storage_err);
+    if (storage_err) *storage_err = me.storage_err;
+    return me.rc;
+}
+
+void wgroup_stats(unsigned long long *commits, unsigned long long *pieces)
+{
+    pthread_mutex_lock(&lock);
+    *commits = n_commits;
+    *pieces = n_pieces;
+    pthread_mutex_unlock(&lock);
+}

@@ -1,0 +1,35 @@
+/* wgroup: group commit for the runtimes' appends.
+ *
+ * SQLite commits one transaction at a time, and each commit has a fixed
+ * cost (the WAL frames of every touched index page, a text-search segment).
+ * When several requests want to write at once, the first becomes the
+ * leader: it takes the process's write turn, runs its own work and that of
+ * everyone queued behind it in ONE transaction, each piece inside its own
+ * savepoint (db.h bulk mode), commits once, and wakes the others with their
+ * results. A piece that fails is rolled back alone; the others still commit.
+ * Nobody is answered before the commit that holds their rows, so durability
+ * and atomicity per request are what they were; only the number of commits
+ * goes down when traffic is concurrent. A lone writer runs alone, at once.
+ *
+ * A piece runs on the leader's thread and connection, so it must touch only
+ * its argument and the connection it is given. */
+#ifndef FD_WGROUP_H
+#define FD_WGROUP_H
+
+struct db;
+
+/* One piece of work: 0 on success, -1 when it failed (and wrote nothing). */
+typedef int (*wgroup_fn)(struct db *d, void *arg);
+
+/* Run fn(d', arg) in a group transaction, d' being the leader's connection
+ * (d when this thread leads). Returns what fn returned, or -1 when fn ran
+ * but the group's COMMIT failed or the group could not start; then
+ * *storage_err (may be NULL) receives the SQLite result code (else 0) and
+ * nothing of fn's remains. */
+int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int *storage_err);
+
+/* Commits made and pieces run through them, since start (for the
+ * benchmark's notes and the tests). */
+void wgroup_stats(unsigned long long *commits, unsigned long long *pieces);
+
+#endif
