@@ -171,5 +171,26 @@ soak: deps test-deps
 lint: build/gen/migrations.c build/gen/openapi_doc.c
 	@scripts/lint.sh
 
+# --- benchmark (issue 9): `make bench` builds the dataset once (bench/gen),
+# then measures pages, ingestion, memory and start-up against references
+# taken in the same run, and writes bench/RESULTS.md (bench/bench.mjs).
+BENCH_BIN := build/bench/gen build/bench/fcgi_ref build/bench/loadgen build/bench/sqlite_ref
+.PHONY: bench bench-tools
+bench: deps
+	@scripts/deps.sh bench
+	@$(MAKE) --no-print-directory build bench-tools
+	@node bench/bench.mjs
+bench-tools: $(BENCH_BIN)
+build/bench:
+	mkdir -p $@
+build/bench/gen: bench/gen.c $(OBJ) $(HDRS) | build/bench
+	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) -Icgi $< $(OBJ) -o $@ $(LIBS)
+build/bench/fcgi_ref: bench/fcgi_ref.c | build/bench
+	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) $< -o $@ -lfcgi -lpthread
+build/bench/loadgen: bench/loadgen.c bench/events.h | build/bench
+	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) $< -o $@ -lcurl -lpthread -lm
+build/bench/sqlite_ref: bench/sqlite_ref.c bench/events.h | build/bench
+	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) $< -o $@ -lsqlite3 -lpthread -lm
+
 clean:
 	rm -rf build bin

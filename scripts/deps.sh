@@ -2,10 +2,15 @@
 # Install the Debian packages Flightdeck needs, and only those missing.
 #   scripts/deps.sh run    what `make run` needs (build + serve)
 #   scripts/deps.sh test   what `make test` needs on top (browser, node, tools)
+#   scripts/deps.sh bench  what `make bench` needs on top (wrk, node)
 set -eu
 mode=${1:-run}
 pkgs="gcc make libc6-dev lighttpd lighttpd-mod-deflate libfcgi-dev libsqlite3-dev libcjson-dev libsodium-dev
       libmd4c-dev libmd4c-html0-dev libcurl4-openssl-dev sqlite3 procps"
+if [ "$mode" = bench ]; then
+  pkgs="$pkgs wrk"
+  command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
+fi
 if [ "$mode" = test ]; then
   pkgs="$pkgs chromium curl valgrind"
   command -v node >/dev/null 2>&1 || pkgs="$pkgs nodejs"
