@@ -332,7 +332,8 @@ static int gen_copies(db *d, const gen_opts *o)
             }
             if (getenv("GEN_PROFILE")) fprintf(stderr, "gen:     step %zu: %.3f s\n", i, gen_now() - ts);
         }
-        if (gen_exec(d, "COMMIT")) goto done;
+        /* The copies' events queued their search text (migration 007). */
+        if (db_search_flush(d) || gen_exec(d, "COMMIT")) goto done;
         have += n;
         fprintf(stderr, "gen:   copy %lld of %lld: %lld sessions\n", k, copies, have);
     }

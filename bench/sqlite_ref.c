@@ -330,7 +330,8 @@ static int sqlref_event(sqlref *q, const char *sid, const events_event *ev, int6
 }
 
 /* Write evs[0..n) of session sid in one transaction, as the app does one
- * request: BEGIN IMMEDIATE, the session's status, each event, COMMIT.
+ * request: BEGIN IMMEDIATE, the session's status, each event, the search
+ * queue into the index, COMMIT.
  * Adds the time it took to *seconds. 0, or -1 (rolled back, message
  * printed). */
 static int sqlref_batch(sqlref *q, const char *sid, const events_event *evs, int n,
@@ -343,6 +344,11 @@ static int sqlref_batch(sqlref *q, const char *sid, const events_event *evs, int
     if (sqlref_state(q, sid, status)) { sqlref_err(q, "reading a session"); goto fail; }
     for (int i = 0; i < n; i++)
         if (sqlref_event(q, sid, &evs[i], now)) goto fail;
+    /* The events' search text goes into the index once per transaction,
+     * as db_commit() does it (migration 007). */
+    if (sqlref_sql_run(q, "INSERT INTO search_events (rowid, sid, body) "
+                          "SELECT id, sid, body FROM search_pending ORDER BY id; "
+                          "DELETE FROM search_pending")) goto fail;
     if (sqlref_sql_run(q, "COMMIT")) goto fail;
     *seconds += sqlref_clock() - t0;
     return 0;

@@ -29,6 +29,7 @@ struct db {
     int           bulk;     /* inside db_bulk_begin: db_begin nests as a savepoint */
     int64_t       data_version; /* PRAGMA data_version at the last db_changed (or open) */
     int           writer;   /* holds db_write_lock: a write transaction is open */
+    int           search_queue; /* the schema has search_pending (007): flush it at commit */
 };
 
 /* One writer at a time per process. SQLite allows one anyway; waiting here
@@ -87,6 +88,19 @@ int64_t db_now_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Does the schema have the search queue of migration 007? */
+static int db_has_search_queue(db *d)
+{
+    sqlite3_stmt *st;
+    int has = 0;
+    if (sqlite3_prepare_v2(d->h, "SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = 'search_pending'",
+                           -1, &st, NULL) == SQLITE_OK) {
+        has = sqlite3_step(st) == SQLITE_ROW;
+        sqlite3_finalize(st);
+    }
+    return has;
+}
+
 /* Before SQLite starts: no memory statistics. They take a process-wide
  * mutex on every allocation, which the workers then contend for. */
 static pthread_once_t db_once = PTHREAD_ONCE_INIT;
@@ -113,6 +127,7 @@ db *db_open(const char *path, char *err, size_t errlen)
     if (sqlite3_exec(d->h, pragmas, NULL, NULL, NULL) != SQLITE_OK) goto fail;
     /* The baseline for db_changed: commits from now on are what count. */
     db_changed(d);
+    d->search_queue = db_has_search_queue(d);
     return d;
 fail:
     snprintf(err, errlen, "%s: %s", path, d->h ? sqlite3_errmsg(d->h) : "cannot open");
@@ -242,10 +257,24 @@ int db_begin(db *d)
     return rc;
 }
 
+int db_search_flush(db *d)
+{
+    sqlite3_stmt *st = db_stmt(d, SQL_SEARCH_PENDING_ANY);
+    if (!st || db_step(st) != SQLITE_ROW) return -1;
+    int any = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    if (!any) return 0;
+    st = db_stmt(d, SQL_SEARCH_PENDING_INDEX);
+    if (!st || db_exec(st)) return -1;
+    st = db_stmt(d, SQL_SEARCH_PENDING_CLEAR);
+    return st ? db_exec(st) : -1;
+}
+
 int db_commit(db *d)
 {
     if (d->bulk) return db_exec_text(d, "RELEASE fd_step");
-    int rc = db_exec_text(d, "COMMIT");
+    int rc = d->search_queue && !sqlite3_get_autocommit(d->h) ? db_search_flush(d) : 0;
+    if (rc == 0) rc = db_exec_text(d, "COMMIT");
     writer_leave(d); /* a failed COMMIT leaves the transaction to db_rollback */
     return rc;
 }
@@ -361,6 +390,7 @@ int db_migrate(db *d, int *applied)
         if (db_exec(st) || db_commit(d)) goto fail;
         (*applied)++;
     }
+    d->search_queue = db_has_search_queue(d);
     return 0;
 fail:
     db_rollback(d);

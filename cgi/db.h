@@ -67,6 +67,11 @@ int db_exec(sqlite3_stmt *st);
 int db_begin(db *d);
 int db_commit(db *d);
 void db_rollback(db *d);
+/* Index the search text queued by this transaction's events (migration
+ * 007: search_pending into search_events, one statement). db_commit does
+ * it before every COMMIT; a writer that commits by other means (the
+ * benchmark's generator) calls it itself. 0 or -1. */
+int db_search_flush(db *d);
 /* The end of a request on d (main.c): a transaction a handler left open is
  * rolled back (and reported), and the writer's turn given back. */
 void db_request_end(db *d);

@@ -189,6 +189,11 @@ DB_SQL_ENUM(AUDIT_INSERT,
     "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
 
 /* ---- schema ---- */
+/* The search queue (migration 007) into the index, once per transaction. */
+DB_SQL_ENUM(SEARCH_PENDING_ANY, "SELECT EXISTS (SELECT 1 FROM search_pending)")
+DB_SQL_ENUM(SEARCH_PENDING_INDEX,
+    "INSERT INTO search_events (rowid, sid, body) SELECT id, sid, body FROM search_pending ORDER BY id")
+DB_SQL_ENUM(SEARCH_PENDING_CLEAR, "DELETE FROM search_pending")
 /* Changes committed by other connections since this one last asked (pcache). */
 DB_SQL_ENUM(DATA_VERSION, "PRAGMA data_version")
 DB_SQL_ENUM(SCHEMA_VERSION, "SELECT coalesce(max(version), 0) FROM schema_migrations")

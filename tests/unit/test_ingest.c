@@ -418,6 +418,31 @@ TEST(test_event_batch)
               1795275048123LL);
 }
 
+/* Migration 007: a batch's search text is indexed at its commit, in one
+ * go (nothing left queued), and a refused batch leaves none behind. */
+TEST(test_search_indexed_at_commit)
+{
+    char id[INGEST_ID_MAX + 1];
+    running_session(NULL, id);
+    ingest_result res;
+    ingest_err err;
+    CHECK_INT(send_ev(id, "{\"events\":[{\"type\":\"thought\",\"content\":\"zebracorn alpha\"},"
+                          "{\"type\":\"assistant_message\",\"content\":\"zebracorn beta\"}]}",
+                  &res, &err), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM search_pending", NULL), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM search_events WHERE search_events MATCH 'zebracorn' AND sid = ?1", id), 2);
+    /* The second event is invalid: the whole batch is refused, nothing queued or indexed. */
+    CHECK_INT(send_ev(id, "{\"events\":[{\"type\":\"thought\",\"content\":\"quagganite\"},"
+                          "{\"type\":\"thought\"}]}", &res, &err), -1);
+    CHECK_INT(q_int("SELECT count(*) FROM search_pending", NULL), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM search_events WHERE search_events MATCH 'quagganite'", NULL), 0);
+    /* Deleting an event takes it out of the index. */
+    long long eid = q_int("SELECT id FROM events WHERE session_id = ?1 AND type = 'thought' "
+                          "AND body LIKE '%zebracorn alpha%'", id);
+    CHECK_INT(ingest_event_delete(D, id, eid, "test", &err), 0);
+    CHECK_INT(q_int("SELECT count(*) FROM search_events WHERE search_events MATCH 'zebracorn' AND sid = ?1", id), 1);
+}
+
 TEST(test_tool_call_server_and_result)
 {
     char id[INGEST_ID_MAX + 1];
@@ -1042,6 +1067,7 @@ int main(void)
     RUN(test_create_prompt_limit);
     RUN(test_event_single_starts_pending);
     RUN(test_event_batch);
+    RUN(test_search_indexed_at_commit);
     RUN(test_tool_call_server_and_result);
     RUN(test_tool_result_failed);
     RUN(test_tool_call_manual_and_client);

@@ -34,6 +34,9 @@ static void exec_sql(const char *sql)
         fprintf(stderr, "    exec failed: %s\n    in: %.300s\n", msg ? msg : "?", sql);
         sqlite3_free(msg);
     }
+    /* Fixture events queue their search text (migration 007); the app's
+     * db_commit indexes it, so do the same after a raw insert. */
+    if (sqlite3_get_autocommit(db_handle(D))) db_search_flush(D);
 }
 
 static void exec_sqlf(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
