@@ -149,7 +149,9 @@ hres h_api_events_append(ctx *c)
     /* Concurrent appends share one commit (wgroup.h). */
     append_job j = { .id = id, .in = in, .actor = auth_actor(c->a, &c->who) };
     int storage = 0;
-    if (wgroup_run(c->db, append_run, &j, &storage)) {
+    const cJSON *batch = cJSON_GetObjectItemCaseSensitive(in, "events");
+    int weight = cJSON_IsArray(batch) ? cJSON_GetArraySize(batch) : 1;
+    if (wgroup_run(c->db, append_run, &j, weight, &storage)) {
         cJSON_Delete(j.ids);
         /* The dispatcher answers 503 for a refused write (storage). */
         return storage ? HR_ERROR : answer_ingest_err(c, &j.err);

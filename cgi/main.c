@@ -6,6 +6,7 @@
  * accept -> read -> app_handle -> write. Configuration comes from the
  * environment (see README, "Configuration"). */
 #include <fcgiapp.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -22,8 +23,12 @@
 #include "notify.h"
 #include "pcache.h"
 #include "utf8.h"
+#include "wgroup.h"
 
 #define MAX_WORKERS 64
+/* Requests with a body (or an answer four times) this large are followed by
+ * malloc_trim. */
+#define TRIM_AFTER_BYTES (256 * 1024)
 
 /* libfcgi's own threaded example serializes accept(); so do we. Only the
  * accept is serialized, never the handling. */
@@ -47,8 +52,11 @@ typedef struct worker {
  * the files are writable again every connection is closed and opened anew
  * at once, under the gate held exclusively (reopen_if_writable). */
 static pthread_rwlock_t db_gate;
-static db *conns[MAX_WORKERS];
+/* One per worker, then the group-commit writer (wgroup.h), then the page
+ * cache's change watcher (app.h). */
+static db *conns[MAX_WORKERS + 2];
 static int nconns;
+static app *the_app;
 /* Some connection cannot write (opened read-only, or a write was refused as
  * read-only); when to look at the files next (ms). */
 static atomic_int db_degraded;
@@ -78,6 +86,9 @@ static int open_all(const char *path)
         }
         ro |= db_readonly(conns[i]);
     }
+    wgroup_set_writer(conns[nconns - 2]);
+    the_app->watch = conns[nconns - 1];
+    db_changed(the_app->watch); /* commits before now are not news */
     atomic_store(&db_degraded, ro);
     return 0;
 }
@@ -304,7 +315,12 @@ static void *worker_run(void *arg)
         db_request_end(d);
         write_response(&c, &fr);
         FCGX_Finish_r(&fr);
+        /* A large request (a batch of a thousand events, a big page) leaves
+         * megabytes the allocator would keep for this thread; give them
+         * back, so the process stays small between bursts. */
+        int big = c.req.body_len > TRIM_AFTER_BYTES || c.resp.body.len > TRIM_AFTER_BYTES * 4;
         ctx_end(&c);
+        if (big) malloc_trim(0);
         /* A write refused as read-only: look at the files from now on. */
         if (db_storage_error() == SQLITE_READONLY) atomic_store(&db_degraded, 1);
         pthread_rwlock_unlock(&db_gate);
@@ -343,6 +359,9 @@ int main(void)
      * must fail that write (SQLite reports an I/O error; the request is
      * answered 503), not kill the process. */
     signal(SIGXFSZ, SIG_IGN);
+    /* glibc gives each thread its own heap (up to 8 per core), each keeping
+     * what it once held: on 2 cores 16 workers need no more than a few. */
+    mallopt(M_ARENA_MAX, 4);
     ap.db_path = env_or("FLIGHTDECK_DB", "var/flightdeck.db");
     ap.workers = atoi(env_or("FLIGHTDECK_WORKERS", "16"));
     /* Long-polls may hold at most this many workers; the rest stay free for
@@ -390,8 +409,7 @@ int main(void)
         fprintf(stderr, "flightdeck: database %s: %s\n", ap.db_path, d ? db_errmsg(d) : err);
         return 1;
     }
-    db_changed(d); /* after the migrations: they are not news */
-    ap.watch = d;   /* kept open: the page cache's change watcher */
+    db_free(d);
 
     if (FCGX_Init() != 0) { fprintf(stderr, "flightdeck: FCGX_Init failed\n"); return 1; }
     /* Block the stop signals before any thread starts, so only signal_run
@@ -412,7 +430,8 @@ int main(void)
     pthread_rwlockattr_setkind_np(&ga, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&db_gate, &ga);
     pthread_rwlockattr_destroy(&ga);
-    nconns = ap.workers;
+    nconns = ap.workers + 2;
+    the_app = &ap;
     if (open_all(ap.db_path)) return 1;
     worker ws[MAX_WORKERS];
     for (int i = 0; i < ap.workers; i++) {
@@ -424,7 +443,6 @@ int main(void)
         }
     }
     for (int i = 0; i < ap.workers; i++) pthread_join(ws[i].thread, NULL);
-    db_free(ap.watch);
     tmpl_set_free(ap.tmpl);
     return 0;
 }

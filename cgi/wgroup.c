@@ -7,9 +7,11 @@
 
 #include "db.h"
 
-/* At most this many pieces share one commit: a bounded wait for the first
- * of them, and a bounded transaction. */
-#define WGROUP_MAX 64
+/* At most this many pieces, and this much weight (rows), share one commit:
+ * a bounded wait for the first of them, and a transaction that stays within
+ * SQLite's page cache (larger ones spill and got slower per row). */
+#define WGROUP_MAX    64
+#define WGROUP_WEIGHT 1000
 
 typedef struct piece piece;
 struct piece {
@@ -18,6 +20,7 @@ struct piece {
     int       rc;
     int       storage_err;
     int       done;
+    int       weight;
     piece    *next;
 };
 
@@ -26,6 +29,14 @@ static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
 static piece *head, *tail;   /* waiting to be run */
 static int leading;          /* a leader is running a group now */
 static unsigned long long n_commits, n_pieces;
+static struct db *writer;    /* the connection groups run on, or NULL */
+
+void wgroup_set_writer(struct db *w)
+{
+    pthread_mutex_lock(&lock);
+    writer = w;
+    pthread_mutex_unlock(&lock);
+}
 
 /* Lead one group on d: the pieces taken from the queue (lock not held). */
 static void lead(struct db *d, piece *group)
@@ -64,9 +75,9 @@ static void lead(struct db *d, piece *group)
     }
 }
 
-int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int *storage_err)
+int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int weight, int *storage_err)
 {
-    piece me = { .fn = fn, .arg = arg };
+    piece me = { .fn = fn, .arg = arg, .weight = weight > 0 ? weight : 1 };
     pthread_mutex_lock(&lock);
     if (tail) tail->next = &me; else head = &me;
     tail = &me;
@@ -75,18 +86,24 @@ int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int *storage_err)
             pthread_cond_wait(&finished, &lock);
             continue;
         }
-        /* Lead: take up to WGROUP_MAX pieces (this one among them unless
-         * the queue is longer; then the next round). */
+        /* Lead: take pieces from the front up to the limits (the first
+         * always; this one among them unless the queue is longer: then the
+         * next round). */
         leading = 1;
         piece *group = head, *last = head;
-        int n = 1;
-        while (last->next && n < WGROUP_MAX) { last = last->next; n++; }
+        int n = 1, w = head->weight;
+        while (last->next && n < WGROUP_MAX && w + last->next->weight <= WGROUP_WEIGHT) {
+            last = last->next;
+            n++;
+            w += last->weight;
+        }
         head = last->next;
         if (!head) tail = NULL;
         last->next = NULL;
+        struct db *on = writer ? writer : d;
         pthread_mutex_unlock(&lock);
 
-        lead(d, group);
+        lead(on, group);
 
         pthread_mutex_lock(&lock);
         n_commits++;

@@ -22,11 +22,19 @@ struct db;
 typedef int (*wgroup_fn)(struct db *d, void *arg);
 
 /* Run fn(d', arg) in a group transaction, d' being the leader's connection
- * (d when this thread leads). Returns what fn returned, or -1 when fn ran
- * but the group's COMMIT failed or the group could not start; then
- * *storage_err (may be NULL) receives the SQLite result code (else 0) and
- * nothing of fn's remains. */
-int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int *storage_err);
+ * (d when this thread leads). weight (>= 1: the rows it will write, e.g.
+ * events) bounds a group: a leader takes pieces until WGROUP_WEIGHT, so
+ * large batches commit alone and small ones share. Returns what fn
+ * returned, or -1 when fn ran but the group's COMMIT failed or the group
+ * could not start; then *storage_err (may be NULL) receives the SQLite
+ * result code (else 0) and nothing of fn's remains. */
+int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int weight, int *storage_err);
+
+/* The connection every group runs on (the app opens one for it), so its
+ * page cache is never emptied by another connection's commit: groups only
+ * follow each other. NULL (the default, and in tests): the leader's own
+ * connection. Set before the workers start, or with them all stopped. */
+void wgroup_set_writer(struct db *w);
 
 /* Commits made and pieces run through them, since start (for the
  * benchmark's notes and the tests). */

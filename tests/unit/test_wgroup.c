@@ -55,7 +55,7 @@ static void *writer(void *arg)
         snprintf(j.id, sizeof j.id, "t%d_%d", t, i);
         j.fail = i % 10 == 3;
         int storage = -1;
-        int rc = wgroup_run(d, piece, &j, &storage);
+        int rc = wgroup_run(d, piece, &j, 1, &storage);
         if (rc != (j.fail ? -1 : 0) || storage != 0) __atomic_add_fetch(&wrong_results, 1, __ATOMIC_SEQ_CST);
     }
     db_free(d);
@@ -121,12 +121,12 @@ TEST(test_alone_runs_at_once)
     CHECK_INT(db_migrate(d, &applied), 0);
     job ok = { "alone", 0 }, bad = { "alone_bad", 1 };
     int storage = -1;
-    CHECK_INT(wgroup_run(d, piece, &ok, &storage), 0);
+    CHECK_INT(wgroup_run(d, piece, &ok, 1, &storage), 0);
     CHECK_INT(storage, 0);
-    CHECK_INT(wgroup_run(d, piece, &bad, &storage), -1);
+    CHECK_INT(wgroup_run(d, piece, &bad, 1, &storage), -1);
     CHECK_INT(storage, 0);
     /* A duplicate id fails in SQLite (constraint), not in storage. */
-    CHECK_INT(wgroup_run(d, piece, &ok, &storage), -1);
+    CHECK_INT(wgroup_run(d, piece, &ok, 1, &storage), -1);
     CHECK_INT(storage, 0);
     CHECK_INT(count(d, "SELECT count(*) FROM sessions WHERE id = 'alone'"), 1);
     CHECK_INT(count(d, "SELECT count(*) FROM sessions WHERE id = 'alone_bad'"), 0);
