@@ -106,8 +106,16 @@ void auth_random_id(char *out, size_t n)
 {
     static const char alphabet[] =
         "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    for (size_t i = 0; i < n; i++)
-        out[i] = alphabet[randombytes_uniform(sizeof alphabet - 1)];
+    /* One getrandom() per 64 bytes, not one per character (every request
+     * draws an id). Bytes >= 248 (4 * 62) are dropped, so every character
+     * stays equally likely. */
+    unsigned char r[64];
+    size_t i = 0;
+    while (i < n) {
+        randombytes_buf(r, sizeof r);
+        for (size_t k = 0; k < sizeof r && i < n; k++)
+            if (r[k] < 4 * (sizeof alphabet - 1)) out[i++] = alphabet[r[k] % (sizeof alphabet - 1)];
+    }
     out[n] = '\0';
 }
 
