@@ -7,6 +7,7 @@
 #include <time.h>
 
 #define PCACHE_BUCKETS 1024 /* power of two */
+#define PCACHE_REFRESH_MS 2000
 
 typedef struct entry entry;
 struct entry {
@@ -21,6 +22,7 @@ struct entry {
     char      *body;
     size_t     body_len;
     size_t     size;         /* what this entry counts against max_bytes */
+    int64_t    refresh_ms;   /* when a request went to render it anew (0: none) */
     entry     *chain;        /* next in its bucket */
     entry     *older, *newer; /* insertion order, for eviction */
 };
@@ -106,9 +108,20 @@ int pcache_get(const pcache_key *key, uint64_t gen, arena *a, http_resp *resp, c
     int hit = 0;
     pthread_mutex_lock(&lock);
     entry *e = entry_find(key);
-    if (e && (e->gen != gen || now_ms() - e->born_ms >= ttl_ms)) {
-        entry_drop(e); /* stale: the page is rendered again and replaces it */
+    int64_t now = now_ms();
+    if (e && e->gen != gen) {
+        entry_drop(e); /* the data changed: never served again */
         e = NULL;
+    } else if (e && now - e->born_ms >= ttl_ms) {
+        /* Only the clock moved. One request renders it anew; the others
+         * keep getting this copy meanwhile (a render, ~ms, older), rather
+         * than all rendering the same page at once. A render that never
+         * comes back (an error answer is not kept) frees the turn after
+         * PCACHE_REFRESH_MS. */
+        if (!e->refresh_ms || now - e->refresh_ms >= PCACHE_REFRESH_MS) {
+            e->refresh_ms = now;
+            e = NULL;
+        }
     }
     if (e) {
         const char *ct = e->content_type ? arena_strdup(a, e->content_type) : NULL;

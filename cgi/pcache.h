@@ -9,8 +9,10 @@
  * process, and by app.c when SQLite's data_version shows a commit from
  * another connection or process) and for at most ttl_ms, so times shown
  * relative to now ("3 min ago", a running session's duration) are at most
- * that old. Access checks still run on every request, before the cache is
- * asked.
+ * that old. When only the time to live has run out, one request renders
+ * the answer anew while the others keep getting the old copy, so a popular
+ * page is never rendered by every worker at once. Access checks still run
+ * on every request, before the cache is asked.
  *
  * Memory is bounded: entries are evicted oldest first once their total
  * size passes max_bytes; an answer larger than an eighth of it is not

@@ -107,6 +107,23 @@ TEST(test_time_to_live)
     const char *etag;
     CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 1);
     usleep(80 * 1000);
+    /* Expired: the first asker renders anew; the next still gets the old
+     * copy meanwhile; the new copy replaces it. */
+    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
+    buf_reset(&got.body);
+    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 1);
+    CHECK_STR(buf_str(&got.body), "running for 3 s");
+    http_resp r2;
+    resp_make(&r2, "running for 4 s", &mark);
+    pcache_put(&k, 1, &r2, mark, NULL);
+    buf_reset(&got.body);
+    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 1);
+    CHECK_STR(buf_str(&got.body), "running for 4 s");
+    resp_free(&r2);
+    /* A change of data is never served stale, refresh or not. */
+    usleep(80 * 1000);
+    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
+    CHECK_INT(pcache_get(&k, 2, a, &got, &etag), 0);
     CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
     resp_free(&r);
     resp_free(&got);
