@@ -16,7 +16,7 @@
 // BENCH_PORT (a free port), BENCH_SECONDS (5 per run), BENCH_RUNS (3),
 // BENCH_SESSIONS (1000000: the dataset), BENCH_TEMPLATES (20000: of them played
 // by the demo generator), BENCH_SKIP_UNCACHED=1.
-import { spawn, spawnSync, execFileSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -378,7 +378,10 @@ async function main() {
 
 const fmt = (n, d = 0) => n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d });
 const ver = (cmd, args, re = /.*/) => {
-  try { return re.exec(execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }))[0].trim(); } catch { return '?'; }
+  // (wrk -v prints its version and exits 1.)
+  const r = spawnSync(cmd, args, { encoding: 'utf8' });
+  const m = re.exec(`${r.stdout || ''}${r.stderr || ''}`);
+  return m ? m[0].trim() : '?';
 };
 
 function writeReport(R, started) {

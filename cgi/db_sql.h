@@ -54,10 +54,22 @@ DB_SQL_ENUM(SESSION_GET_API,
 DB_SQL_ENUM(SESSION_GET_ROW,
     "SELECT " SESSION_ROW_COLS " FROM sessions s WHERE id = ?1")
 /* The session list (History page, API, CLI) is composed by sessq.c. */
-/* Agent names for the filter, from readable projects only. ?1 projects JSON or NULL (all) */
+/* Agent names for the filter, from readable projects only. ?1 projects JSON
+ * or NULL (all). A loose index scan (migration 008): each distinct project,
+ * then each distinct agent within it, one index seek per value, instead of
+ * reading every session. */
+#define LOOSE_PROJECTS \
+    "p(project) AS (SELECT min(project) FROM sessions " \
+    " UNION ALL SELECT (SELECT min(s.project) FROM sessions s WHERE s.project > p.project) " \
+    " FROM p WHERE p.project IS NOT NULL)"
 DB_SQL_ENUM(SESSION_AGENTS,
-    "SELECT DISTINCT agent FROM sessions WHERE agent <> '' "
-    "AND (?1 IS NULL OR project IN (SELECT value FROM json_each(?1))) ORDER BY agent LIMIT 200")
+    "WITH RECURSIVE " LOOSE_PROJECTS ", "
+    "pa(project, agent) AS ("
+    " SELECT project, (SELECT min(s.agent) FROM sessions s WHERE s.project = p.project) FROM p "
+    " WHERE project IS NOT NULL AND (?1 IS NULL OR project IN (SELECT value FROM json_each(?1))) "
+    " UNION ALL SELECT project, (SELECT min(s.agent) FROM sessions s "
+    "  WHERE s.project = pa.project AND s.agent > pa.agent) FROM pa WHERE agent IS NOT NULL) "
+    "SELECT DISTINCT agent FROM pa WHERE agent IS NOT NULL AND agent <> '' ORDER BY agent LIMIT 200")
 /* ?1 parent id */
 DB_SQL_ENUM(SESSION_CHILDREN,
     "SELECT id, name, agent, status, project FROM sessions WHERE parent_session_id = ?1 "
@@ -321,8 +333,8 @@ DB_SQL_ENUM(VIEW_DELETE,
     "DELETE FROM saved_views WHERE id = ?1 AND (owner_id = ?2 OR (?3 = 1 AND shared = 1))")
 /* Projects that hold sessions, for the filter. ?1 readable projects JSON or NULL (all) */
 DB_SQL_ENUM(SESSION_PROJECTS,
-    "SELECT DISTINCT project FROM sessions "
-    "WHERE (?1 IS NULL OR project IN (SELECT value FROM json_each(?1))) ORDER BY project LIMIT 200")
+    "WITH RECURSIVE " LOOSE_PROJECTS " SELECT project FROM p WHERE project IS NOT NULL "
+    "AND (?1 IS NULL OR project IN (SELECT value FROM json_each(?1))) ORDER BY project LIMIT 200")
 /* Newest change to any session (the live-update token; deletes bump the
  * in-process generation instead). Served by sessions_by_updated. */
 DB_SQL_ENUM(SESSION_LAST_UPDATE, "SELECT coalesce(max(updated_at), 0) FROM sessions")
