@@ -320,6 +320,13 @@ async function main() {
   await stopPid(lp.pid);
   await new Promise((r) => (lp.exitCode !== null ? r() : lp.on('exit', r)));
   try { results.facts.longpoll = JSON.parse(lpOut.trim().split('\n').pop()); } catch { /* none */ }
+  // The same page without the polls: the runtimes' 200 sessions are on it
+  // now, so this (not the first measurement) is what the polls cost against.
+  // Wait for the long-polls the server still holds to time out first.
+  await sleep(26000);
+  const samePage = await measure('History page, same data, long-polls ended', `${base}/sessions`, H);
+  samePage.key = 'history_after_longpoll';
+  results.pages.push(samePage);
 
   // 3. Ingestion through the API, then reference C.
   for (const batch of [1, 100, 1000]) {
@@ -408,11 +415,13 @@ function writeReport(R, started) {
     const ratio = p.rps / B.rps;
     L.push(`| ${p.name}${p.non2xx ? ` (${p.non2xx} errors)` : ''} | ${fmt(p.bytes)} | ${fmt(p.rps)} (${fmt(p.rpsMin)}–${fmt(p.rpsMax)}) | ${fmt(p.p99, 2)} | ${fmt(ratio, 2)} | ${fmt(p.rps / A.rps, 2)} | ${g ? `≥ ${g}` : ''} | ${g ? (ratio >= g ? 'met' : '**not met**') : ''} |`);
   }
-  const h = R.pages.find((p) => p.key === 'history'), hl = R.pages.find((p) => p.key === 'history_longpoll');
+  const h = R.pages.find((p) => p.key === 'history_after_longpoll') || R.pages.find((p) => p.key === 'history');
+  const hl = R.pages.find((p) => p.key === 'history_longpoll');
   if (h && hl) {
     const cost = 1 - hl.rps / h.rps;
-    L.push('', `- History page p99: ${fmt(h.p99, 2)} ms (goal ≤ 10 ms: ${h.p99 <= 10 ? 'met' : '**not met**'}).`);
-    L.push(`- 200 idle long-polls cost the History page ${fmt(cost * 100, 1)} % of its throughput (goal < 10 %: ${cost < 0.1 ? 'met' : '**not met**'})${f.longpoll ? `; the runtimes made ${fmt(f.longpoll.polls)} polls, ${fmt(f.longpoll.immediate)} answered at once with Retry-After because every long-poll slot was taken` : ''}.`);
+    const h0 = R.pages.find((p) => p.key === 'history');
+    L.push('', `- History page p99: ${fmt(h0.p99, 2)} ms (goal ≤ 10 ms: ${h0.p99 <= 10 ? 'met' : '**not met**'}); reference B's own p99 with the same bytes: ${fmt(B.p99, 2)} ms.`);
+    L.push(`- 200 idle long-polls cost the History page ${fmt(cost * 100, 1)} % of its throughput, against the same page (with the runtimes' sessions on it) measured after the polls ended (goal < 10 %: ${cost < 0.1 ? 'met' : '**not met**'})${f.longpoll ? `; the runtimes made ${fmt(f.longpoll.polls)} polls, ${fmt(f.longpoll.immediate)} answered at once with Retry-After because every long-poll slot was taken` : ''}.`);
   }
   if (R.uncached.length) {
     L.push('', '### The same cases with the page cache off', '');
