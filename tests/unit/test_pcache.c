@@ -12,6 +12,7 @@
 #include "db.h"
 #include "harness.h"
 #include "pcache.h"
+#include "testdb.h"
 
 static pcache_key key_of(int n)
 {
@@ -242,14 +243,11 @@ TEST(test_threads_never_see_a_torn_answer)
 
 TEST(test_db_changed_sees_other_connections)
 {
-    char path[] = "/tmp/fd-pcache-XXXXXX", err[200];
-    int fd = mkstemp(path);
-    if (fd >= 0) close(fd);
-    db *a = db_open(path, err, sizeof err), *b = db_open(path, err, sizeof err);
-    int applied;
-    CHECK(a && b);
-    if (!a || !b) goto out;
-    CHECK_INT(db_migrate(a, &applied), 0);
+    /* D (testdb.h) and a second connection to the same file. */
+    char err[200];
+    db *a = D, *b = db_open(db_path, err, sizeof err);
+    CHECK(b != NULL);
+    if (!b) return;
     db_changed(a);
     db_changed(b);
     CHECK_INT(db_changed(a), 0);
@@ -259,27 +257,13 @@ TEST(test_db_changed_sees_other_connections)
     CHECK_INT(db_changed(a), 1);
     CHECK_INT(db_changed(a), 0);
     CHECK_INT(db_changed(b), 0);
-out:
-    db_free(a);
     db_free(b);
-    unlink(path);
-    char side[64];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
 }
 
 TEST(test_bulk_steps_stay_atomic)
 {
-    char path[] = "/tmp/fd-bulk-XXXXXX", err[200];
-    int fd = mkstemp(path);
-    if (fd >= 0) close(fd);
-    db *d = db_open(path, err, sizeof err);
-    int applied;
-    CHECK(d != NULL);
-    if (!d) goto out;
-    CHECK_INT(db_migrate(d, &applied), 0);
+    db *d = D;
+    sqlite3_exec(db_handle(d), "DELETE FROM sessions", NULL, NULL, NULL);
     CHECK_INT(db_bulk_begin(d), 0);
     CHECK_INT(db_bulk_begin(d), -1); /* no nesting of bulks */
     /* Step 1 commits (into the bulk), step 2 rolls back alone. */
@@ -305,18 +289,11 @@ TEST(test_bulk_steps_stay_atomic)
     CHECK_INT(sqlite3_step(st), SQLITE_ROW);
     CHECK_INT(sqlite3_column_int(st, 0), 1);
     sqlite3_finalize(st);
-out:
-    db_free(d);
-    unlink(path);
-    char side[64];
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
 }
 
 int main(void)
 {
+    if (db_setup()) return 1;
     RUN(test_hit_returns_the_same_bytes);
     RUN(test_a_new_generation_misses);
     RUN(test_time_to_live);
@@ -326,5 +303,6 @@ int main(void)
     RUN(test_db_changed_sees_other_connections);
     RUN(test_bulk_steps_stay_atomic);
     pcache_configure(0, 0);
+    db_teardown();
     return DONE();
 }

@@ -10,12 +10,11 @@
 
 #include "db.h"
 #include "harness.h"
+#include "testdb.h"
 #include "wgroup.h"
 
 #define THREADS 8
 #define PER_THREAD 200
-
-static char path[64];
 
 typedef struct job {
     char id[32];
@@ -48,7 +47,7 @@ static void *writer(void *arg)
 {
     int t = (int)(long)arg;
     char err[200];
-    struct db *d = db_open(path, err, sizeof err);
+    struct db *d = db_open(db_path, err, sizeof err);
     if (!d) { wrong_results++; return NULL; }
     for (int i = 0; i < PER_THREAD; i++) {
         job j;
@@ -74,15 +73,7 @@ static long long count(struct db *d, const char *sql)
 
 TEST(test_concurrent_pieces_share_commits)
 {
-    char err[200];
-    int applied;
-    snprintf(path, sizeof path, "/tmp/fd-wgroup-XXXXXX");
-    int fd = mkstemp(path);
-    if (fd >= 0) close(fd);
-    struct db *d = db_open(path, err, sizeof err);
-    CHECK(d != NULL);
-    if (!d) return;
-    CHECK_INT(db_migrate(d, &applied), 0);
+    struct db *d = D;
     unsigned long long commits0, pieces0, commits, pieces;
     wgroup_stats(&commits0, &pieces0);
     pthread_t th[THREADS];
@@ -102,13 +93,6 @@ TEST(test_concurrent_pieces_share_commits)
     /* Nothing is left open, and the write turn is free again. */
     CHECK_INT(db_begin(d), 0);
     CHECK_INT(db_commit(d), 0);
-    db_free(d);
-    char side[80];
-    unlink(path);
-    snprintf(side, sizeof side, "%s-wal", path);
-    unlink(side);
-    snprintf(side, sizeof side, "%s-shm", path);
-    unlink(side);
 }
 
 TEST(test_alone_runs_at_once)
@@ -135,7 +119,9 @@ TEST(test_alone_runs_at_once)
 
 int main(void)
 {
+    if (db_setup()) return 1;
     RUN(test_alone_runs_at_once);
     RUN(test_concurrent_pieces_share_commits);
+    db_teardown();
     return DONE();
 }
