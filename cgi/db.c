@@ -29,7 +29,8 @@ struct db {
     int           bulk;     /* inside db_bulk_begin: db_begin nests as a savepoint */
     int64_t       data_version; /* PRAGMA data_version at the last db_changed (or open) */
     int           writer;   /* holds db_write_lock: a write transaction is open */
-    int           search_queue; /* the schema has search_pending (007): flush it at commit */
+    int           search_queue; /* the schema has search_pending (007) */
+    int           search_defer; /* leave the queue at commit (db_search_defer) */
 };
 
 /* One writer at a time per process. SQLite allows one anyway; waiting here
@@ -274,10 +275,51 @@ int db_search_flush(db *d)
     return st ? db_exec(st) : -1;
 }
 
+void db_search_defer(db *d, int on)
+{
+    d->search_defer = on;
+}
+
+int db_search_pending(db *d)
+{
+    if (!d->search_queue) return 0;
+    sqlite3_stmt *st = db_stmt(d, SQL_SEARCH_PENDING_ANY);
+    if (!st || db_step(st) != SQLITE_ROW) {
+        if (st) sqlite3_reset(st);
+        return -1;
+    }
+    int any = sqlite3_column_int(st, 0);
+    sqlite3_reset(st);
+    return any;
+}
+
+int db_search_sync(db *d)
+{
+    int any = db_search_pending(d);
+    if (any <= 0) return any;
+    /* Inside a transaction (bulk): index with it. */
+    if (!sqlite3_get_autocommit(d->h)) return db_search_flush(d);
+    if (db_begin(d)) return -1;
+    if (db_search_flush(d) || db_commit(d)) {
+        db_rollback(d);
+        return -1;
+    }
+    return 0;
+}
+
+int db_checkpoint(db *d, int *wal_frames, int *copied)
+{
+    int log = 0, done = 0;
+    int rc = sqlite3_wal_checkpoint_v2(d->h, NULL, SQLITE_CHECKPOINT_PASSIVE, &log, &done);
+    if (wal_frames) *wal_frames = log;
+    if (copied) *copied = done;
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 int db_commit(db *d)
 {
     if (d->bulk) return db_exec_text(d, "RELEASE fd_step");
-    int rc = d->search_queue && !sqlite3_get_autocommit(d->h) ? db_search_flush(d) : 0;
+    int rc = d->search_queue && !d->search_defer && !sqlite3_get_autocommit(d->h) ? db_search_flush(d) : 0;
     if (rc == 0) rc = db_exec_text(d, "COMMIT");
     writer_leave(d); /* a failed COMMIT leaves the transaction to db_rollback */
     return rc;

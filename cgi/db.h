@@ -67,11 +67,28 @@ int db_exec(sqlite3_stmt *st);
 int db_begin(db *d);
 int db_commit(db *d);
 void db_rollback(db *d);
-/* Index the search text queued by this transaction's events (migration
- * 007: search_pending into search_events, one statement). db_commit does
- * it before every COMMIT; a writer that commits by other means (the
- * benchmark's generator) calls it itself. 0 or -1. */
+/* Index the search text queued by events (migration 007: search_pending
+ * into search_events, one statement), inside the open write transaction.
+ * db_commit does it before every COMMIT unless the connection defers it; a
+ * writer that commits by other means (the benchmark's generator) calls it
+ * itself. 0 or -1. */
 int db_search_flush(db *d);
+/* on: db_commit leaves the queue for a background flush (bg.h), so a
+ * commit of one event does not also write a text-search segment. Only for
+ * the server, whose bg thread flushes the queue within BG_SEARCH_MS and
+ * whose searches call db_search_sync first. */
+void db_search_defer(db *d, int on);
+/* Is search text queued? 1, 0, or -1 when it cannot tell. */
+int db_search_pending(db *d);
+/* Make search see every committed event: index what is queued now, in a
+ * transaction of its own (or in the open one). For readers that are about
+ * to search. 0 (also when nothing was queued) or -1. */
+int db_search_sync(db *d);
+/* A PASSIVE checkpoint: copy what the WAL holds into the database file as
+ * far as readers allow, without blocking writers. *wal_frames and *copied
+ * (either may be NULL) receive the WAL's size and what is copied, in
+ * frames. 0 or -1. */
+int db_checkpoint(db *d, int *wal_frames, int *copied);
 /* The end of a request on d (main.c): a transaction a handler left open is
  * rolled back (and reported), and the writer's turn given back. */
 void db_request_end(db *d);

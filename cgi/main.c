@@ -18,6 +18,7 @@
 #include <strings.h>
 
 #include "app.h"
+#include "bg.h"
 #include "db.h"
 #include "ingest.h"
 #include "notify.h"
@@ -52,10 +53,13 @@ typedef struct worker {
  * the files are writable again every connection is closed and opened anew
  * at once, under the gate held exclusively (reopen_if_writable). */
 static pthread_rwlock_t db_gate;
-/* One per worker, then the group-commit writer (wgroup.h), then the page
- * cache's change watcher (app.h). */
-static db *conns[MAX_WORKERS + 2];
+/* One per worker, then the group-commit writer (wgroup.h), the page
+ * cache's change watcher (app.h) and the background thread's (bg.h). */
+static db *conns[MAX_WORKERS + 3];
 static int nconns;
+#define CONN_WRITER  (nconns - 3)
+#define CONN_WATCHER (nconns - 2)
+#define CONN_BG      (nconns - 1)
 static app *the_app;
 /* Some connection cannot write (opened read-only, or a write was refused as
  * read-only); when to look at the files next (ms). */
@@ -85,9 +89,10 @@ static int open_all(const char *path)
             return -1;
         }
         ro |= db_readonly(conns[i]);
+        bg_attach(conns[i]);
     }
-    wgroup_set_writer(conns[nconns - 2]);
-    the_app->watch = conns[nconns - 1];
+    wgroup_set_writer(conns[CONN_WRITER]);
+    the_app->watch = conns[CONN_WATCHER];
     db_changed(the_app->watch); /* commits before now are not news */
     atomic_store(&db_degraded, ro);
     return 0;
@@ -344,6 +349,10 @@ static void *signal_run(void *arg)
         struct timespec ts = { 0, 10 * 1000000L };
         nanosleep(&ts, NULL);
     }
+    /* Index the queued search text and checkpoint, unless a request is
+     * still running (a long-poll): the queue is a table, so what is left
+     * is indexed at the next start, or by the next search. */
+    if (atomic_load(&active_requests) == 0) bg_finish();
     _exit(0);
     return NULL;
 }
@@ -430,9 +439,13 @@ int main(void)
     pthread_rwlockattr_setkind_np(&ga, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
     pthread_rwlock_init(&db_gate, &ga);
     pthread_rwlockattr_destroy(&ga);
-    nconns = ap.workers + 2;
+    nconns = ap.workers + 3;
     the_app = &ap;
     if (open_all(ap.db_path)) return 1;
+    if (bg_start(&conns[CONN_BG], &db_gate)) {
+        fprintf(stderr, "flightdeck: cannot start the background thread\n");
+        return 1;
+    }
     worker ws[MAX_WORKERS];
     for (int i = 0; i < ap.workers; i++) {
         ws[i].ap = &ap;

@@ -590,6 +590,9 @@ int sessq_key_col(sqlite3_stmt *st)
 
 sqlite3_stmt *sessq_prepare(db *d, const sessq *q, sq_cols cols, int backward)
 {
+    /* The server indexes search text in the background (bg.h): a search
+     * indexes what is still queued first, so it misses nothing committed. */
+    if (q->q) db_search_sync(d);
     built bl = { 0 };
     buf fts;
     buf_init(&bl.sql);
@@ -646,6 +649,7 @@ out:
 sqlite3_stmt *sessq_prepare_summary(db *d, const sessq *q, int64_t from, int64_t to,
                                     int64_t bucket_ms)
 {
+    if (q->q) db_search_sync(d);
     built bl = { 0 };
     buf fts;
     buf_init(&bl.sql);

@@ -15,7 +15,7 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import path from 'node:path';
-import { startServer, hiddenValue, ROOT } from '../lib/server.mjs';
+import { startServer, hiddenValue, dbDump, ROOT } from '../lib/server.mjs';
 import { append, reachStatus, sql, q } from '../lib/fixtures.mjs';
 
 const CLI = path.resolve(ROOT, process.env.FD_CLI || 'build/san/flightdeck');
@@ -59,7 +59,7 @@ describe('CSRF on every form', () => {
   });
 
   /** The whole database as SQL text (read-only; sees every committed write). */
-  const dump = () => execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 5000', srv.dbPath, '.dump'], { encoding: 'utf8', maxBuffer: 256 * 1024 * 1024 });
+  const dump = () => dbDump(srv.dbPath);
   const fresh = (status) => reachStatus(srv, rt, op, status, { project: 'alpha', agent: 'csrf-agent', name: `csrf ${status} ${++seq}` });
   const flashKind = (res) => {
     const sc = res.headers.getSetCookie().find((c) => c.startsWith('fd_flash=') && !c.startsWith('fd_flash=;'));

@@ -4,8 +4,7 @@
 // Every refusal has its status and error code and changes nothing.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
-import { startServer } from '../lib/server.mjs';
+import { startServer, dbDump } from '../lib/server.mjs';
 import { createSession, append, getSession, listEvents, sql, q } from '../lib/fixtures.mjs';
 
 /** Assert the JSON error shape; returns the error object. */
@@ -18,13 +17,8 @@ function apiError(r, status, code, field) {
   return r.json.error;
 }
 
-/** The whole database as SQL text (sqlite3 .dump). */
-function dump(srv) {
-  return execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 5000', srv.dbPath, '.dump'], {
-    encoding: 'utf8',
-    maxBuffer: 256 * 1024 * 1024,
-  });
-}
+/** The whole database as SQL text, at rest (lib/server.mjs dbDump). */
+const dump = (srv) => dbDump(srv.dbPath);
 
 const RFC3339 = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 

@@ -166,7 +166,7 @@ describe('secrets are masked everywhere but client-tool-calls', () => {
     const withSecrets = everything.split('\n').filter((line) => ANY.test(line));
     assert.ok(withSecrets.length > 0);
     for (const line of withSecrets) assert.match(line, /^INSERT INTO tool_call_secrets /, `a secret outside tool_call_secrets: ${line.slice(0, 200)}`);
-    for (const t of ['events', 'tool_calls', 'sessions', 'logs', 'spans', 'audit', 'search_events', 'search_sessions']) {
+    for (const t of ['events', 'tool_calls', 'sessions', 'logs', 'spans', 'audit', 'search_events', 'search_pending', 'search_sessions']) {
       assert.ok(!ANY.test(dump(srv, t)), `${t} holds a secret`);
     }
     // Only tool-call arguments were kept: none of the other values anywhere.

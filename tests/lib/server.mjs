@@ -42,6 +42,24 @@ export function assertNoSecret(what, p, text) {
 }
 
 /** A TCP port that was free on 127.0.0.1 a moment ago. */
+/**
+ * The whole database as SQL text (sqlite3 .dump), once it is at rest: the
+ * server indexes queued search text in the background within a few hundred
+ * ms of a commit (cgi/bg.h), which would otherwise show as a change between
+ * two dumps around a refused request. Waits (up to 5 s) for that queue to be
+ * empty first.
+ */
+export function dbDump(dbPath) {
+  const sql = (q) => execFileSync('sqlite3', ['-readonly', '-cmd', '.timeout 5000', dbPath, q], {
+    encoding: 'utf8', maxBuffer: 256 * 1024 * 1024,
+  });
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (let i = 0; i < 250 && sql('SELECT count(*) FROM search_pending').trim() !== '0'; i++) {
+    Atomics.wait(pause, 0, 0, 20);
+  }
+  return sql('.dump');
+}
+
 export function freePort() {
   return new Promise((resolve, reject) => {
     const s = net.createServer();

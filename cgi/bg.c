@@ -1,0 +1,166 @@
+/* bg: checkpoints and search indexing off the commit path. See bg.h. */
+#include "bg.h"
+
+#include <sqlite3.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "db.h"
+#include "wgroup.h"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t wake;
+static int want_checkpoint;   /* the WAL grew by BG_CKPT_FRAMES since the last one */
+static int checkpointed;      /* the WAL's size in frames at the last checkpoint */
+static int stopping;
+static int running;
+static pthread_t thread;
+static struct db **conn;
+static pthread_rwlock_t *gate;
+static unsigned long long n_checkpoints, n_flushes;
+
+static int64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* SQLite calls this after each commit of an attached connection, the write
+ * lock released, with the WAL's size in frames. */
+static int wal_note(void *arg, sqlite3 *h, const char *name, int frames)
+{
+    (void)arg;
+    if (frames >= BG_CKPT_INLINE) {
+        /* The thread is far behind (or stuck): checkpoint here, as SQLite's
+         * own hook would, so the WAL stays bounded. */
+        sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+        return SQLITE_OK;
+    }
+    if (frames >= BG_CKPT_FRAMES) {
+        pthread_mutex_lock(&lock);
+        /* Once per BG_CKPT_FRAMES of growth (or after the WAL restarted),
+         * not after every commit: each checkpoint ends with an fsync. */
+        if (frames < checkpointed) checkpointed = 0; /* the WAL restarted */
+        if (!want_checkpoint && frames - checkpointed >= BG_CKPT_FRAMES) {
+            want_checkpoint = 1;
+            pthread_cond_signal(&wake);
+        }
+        pthread_mutex_unlock(&lock);
+    }
+    return SQLITE_OK;
+}
+
+void bg_attach(struct db *d)
+{
+    db_search_defer(d, 1);
+    /* Replaces SQLite's automatic checkpoint (itself a WAL hook). */
+    sqlite3_wal_hook(db_handle(d), wal_note, NULL);
+}
+
+/* A wgroup piece: index the queue in its own savepoint. */
+static int flush_piece(struct db *d, void *arg)
+{
+    (void)arg;
+    if (db_begin(d)) return -1;
+    if (db_search_flush(d)) {
+        db_rollback(d);
+        return -1;
+    }
+    return db_commit(d);
+}
+
+/* Index what is queued, sharing a commit with the appends of the moment. */
+static void flush_queue(struct db *d)
+{
+    if (db_search_pending(d) <= 0) return;
+    if (wgroup_run(d, flush_piece, NULL, 1, NULL) == 0) {
+        pthread_mutex_lock(&lock);
+        n_flushes++;
+        pthread_mutex_unlock(&lock);
+    }
+}
+
+static void checkpoint(struct db *d)
+{
+    int frames = 0;
+    db_checkpoint(d, &frames, NULL);
+    pthread_mutex_lock(&lock);
+    checkpointed = frames;
+    n_checkpoints++;
+    pthread_mutex_unlock(&lock);
+}
+
+static void *bg_run(void *arg)
+{
+    (void)arg;
+    int64_t next_flush = mono_ms() + BG_SEARCH_MS;
+    pthread_mutex_lock(&lock);
+    while (!stopping) {
+        int64_t now = mono_ms();
+        if (!want_checkpoint && now < next_flush) {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            int64_t ns = until.tv_nsec + (next_flush - now) * 1000000;
+            until.tv_sec += ns / 1000000000;
+            until.tv_nsec = ns % 1000000000;
+            pthread_cond_timedwait(&wake, &lock, &until);
+            continue;
+        }
+        int ck = want_checkpoint;
+        want_checkpoint = 0;
+        pthread_mutex_unlock(&lock);
+
+        pthread_rwlock_rdlock(gate);
+        if (ck) checkpoint(*conn);
+        if (now >= next_flush) {
+            flush_queue(*conn);
+            next_flush = mono_ms() + BG_SEARCH_MS;
+        }
+        db_request_end(*conn); /* nothing may stay open on it */
+        pthread_rwlock_unlock(gate);
+
+        pthread_mutex_lock(&lock);
+    }
+    pthread_mutex_unlock(&lock);
+    return NULL;
+}
+
+int bg_start(struct db **c, pthread_rwlock_t *g)
+{
+    conn = c;
+    gate = g;
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&wake, &ca);
+    pthread_condattr_destroy(&ca);
+    if (pthread_create(&thread, NULL, bg_run, NULL) != 0) return -1;
+    running = 1;
+    return 0;
+}
+
+void bg_finish(void)
+{
+    if (!running) return;
+    pthread_mutex_lock(&lock);
+    stopping = 1;
+    pthread_cond_signal(&wake);
+    pthread_mutex_unlock(&lock);
+    pthread_join(thread, NULL);
+    running = 0;
+    pthread_rwlock_rdlock(gate);
+    flush_queue(*conn);
+    checkpoint(*conn);
+    db_request_end(*conn);
+    pthread_rwlock_unlock(gate);
+}
+
+void bg_stats(unsigned long long *checkpoints, unsigned long long *flushes)
+{
+    pthread_mutex_lock(&lock);
+    *checkpoints = n_checkpoints;
+    *flushes = n_flushes;
+    pthread_mutex_unlock(&lock);
+}

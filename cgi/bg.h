@@ -1,0 +1,48 @@
+/* bg: the server's background thread, which keeps two costs off the
+ * commits the requests wait for.
+ *
+ * - Checkpoints. SQLite's default copies the WAL into the database file
+ *   inside whichever commit crosses 1,000 frames, fsync included: that
+ *   request waits for it, and every appender queued behind it too. The
+ *   server's connections report each commit's WAL size to bg_wal_note
+ *   instead (their automatic checkpoint is off), and this thread runs a
+ *   PASSIVE checkpoint, which does not block writers, on its own
+ *   connection. Should it fall far behind (BG_CKPT_INLINE frames), the
+ *   committing connection checkpoints itself, as SQLite would.
+ * - Text search. Events queue their search text (migration 007); the
+ *   server's connections leave the queue at commit (db_search_defer), and
+ *   this thread indexes it every BG_SEARCH_MS in one group transaction
+ *   (wgroup.h), so a run of single-event appends writes one FTS segment,
+ *   not one per commit. Searches call db_search_sync first, so nothing
+ *   committed is ever missing from a search's answer.
+ *
+ * Only the server (main.c) starts it; the CLI and the tests commit with
+ * SQLite's defaults. */
+#ifndef FD_BG_H
+#define FD_BG_H
+
+#include <pthread.h>
+
+struct db;
+
+#define BG_CKPT_FRAMES 1000   /* checkpoint when the WAL grew by this many frames */
+#define BG_CKPT_INLINE 8000   /* ... and in the commit itself past this (32 MB) */
+#define BG_SEARCH_MS   250    /* queued search text waits at most about this */
+
+/* Set up d for the server: its commits leave search text queued and report
+ * the WAL's size here instead of checkpointing. */
+void bg_attach(struct db *d);
+
+/* Start the thread on *conn, its own connection, used only while holding
+ * *gate shared (main.c may replace every connection under the gate held
+ * exclusively). 0, or -1 when the thread could not start. */
+int bg_start(struct db **conn, pthread_rwlock_t *gate);
+
+/* Index what is still queued and checkpoint, on *conn (at a stop, after
+ * the requests in flight ended). Called from the stopping thread. */
+void bg_finish(void);
+
+/* Checkpoints run and search flushes made since start (for tests). */
+void bg_stats(unsigned long long *checkpoints, unsigned long long *flushes);
+
+#endif
