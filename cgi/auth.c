@@ -1,6 +1,7 @@
 /* auth: roles, permissions, secrets. See auth.h. */
 #include "auth.h"
 
+#include <pthread.h>
 #include <sodium.h>
 #include <string.h>
 
@@ -132,16 +133,35 @@ int auth_equal(const char *a, const char *b)
     return sodium_memcmp(a, b, la) == 0;
 }
 
+/* Argon2id at OWASP's recommended minimum (19 MiB, 2 passes, 1 lane):
+ * libsodium's INTERACTIVE preset takes 64 MiB, which made every sign-in
+ * the largest allocation the server ever did. One hash at a time per
+ * process, so a burst of sign-ins queues instead of multiplying that
+ * memory (and cannot exhaust it). */
+#define PW_OPSLIMIT 2
+#define PW_MEMLIMIT ((size_t)19 << 20)
+_Static_assert(AUTH_PASSWORD_HASH_MAX >= crypto_pwhash_STRBYTES, "room for a hash");
+static pthread_mutex_t pw_lock = PTHREAD_MUTEX_INITIALIZER;
+
 int auth_password_hash(const char *password, char *out, size_t outlen)
 {
     if (outlen < crypto_pwhash_STRBYTES) return -1;
-    return crypto_pwhash_str(out, password, strlen(password),
-                             crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                             crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0 ? 0 : -1;
+    pthread_mutex_lock(&pw_lock);
+    int rc = crypto_pwhash_str(out, password, strlen(password), PW_OPSLIMIT, PW_MEMLIMIT);
+    pthread_mutex_unlock(&pw_lock);
+    return rc == 0 ? 0 : -1;
 }
 
 int auth_password_verify(const char *stored, const char *password)
 {
     if (!stored || !password) return 0;
-    return crypto_pwhash_str_verify(stored, password, strlen(password)) == 0;
+    pthread_mutex_lock(&pw_lock);
+    int rc = crypto_pwhash_str_verify(stored, password, strlen(password));
+    pthread_mutex_unlock(&pw_lock);
+    return rc == 0;
+}
+
+int auth_password_stale(const char *stored)
+{
+    return crypto_pwhash_str_needs_rehash(stored, PW_OPSLIMIT, PW_MEMLIMIT) != 0;
 }

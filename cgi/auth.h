@@ -73,10 +73,15 @@ void auth_hash_secret(const char *secret, size_t len, unsigned char out[32]);
 /* Constant-time string comparison; 1 when equal. */
 int auth_equal(const char *a, const char *b);
 
-/* Argon2id hash of a password into out (crypto_pwhash_STRBYTES). 0 or -1. */
+/* Room for a password hash (libsodium's crypto_pwhash_STRBYTES). */
+#define AUTH_PASSWORD_HASH_MAX 128
+/* Argon2id hash of a password into out (AUTH_PASSWORD_HASH_MAX). 0 or -1. */
 int auth_password_hash(const char *password, char *out, size_t outlen);
-/* 1 when password matches the stored hash. */
+/* 1 when password matches the stored hash (made with any parameters). */
 int auth_password_verify(const char *stored, const char *password);
+/* 1 when the stored hash was made with other parameters than
+ * auth_password_hash uses now (hash the password anew at sign-in). */
+int auth_password_stale(const char *stored);
 
 /* Library set-up; call once at start. 0 or -1. */
 int auth_init(void);

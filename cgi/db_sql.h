@@ -294,6 +294,9 @@ DB_SQL_ENUM(USER_BY_ID, "SELECT id, username, disabled FROM users WHERE id = ?1"
 DB_SQL_ENUM(USER_SET_DISABLED, "UPDATE users SET disabled = ?2 WHERE id = ?1")
 /* ?1 id ?2 hash */
 DB_SQL_ENUM(USER_SET_PASSWORD_ID, "UPDATE users SET password_hash = ?2 WHERE id = ?1")
+/* The same password hashed with today's parameters: ?1 id ?2 new ?3 old
+ * (unless it was changed meanwhile). */
+DB_SQL_ENUM(USER_REHASH, "UPDATE users SET password_hash = ?2 WHERE id = ?1 AND password_hash = ?3")
 /* Sign a user out everywhere (disabled, password changed). */
 DB_SQL_ENUM(WEBSESS_DELETE_USER, "DELETE FROM web_sessions WHERE user_id = ?1")
 /* ?1 grant id -> who and what was revoked */

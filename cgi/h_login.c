@@ -135,6 +135,17 @@ hres h_login_post(ctx *c)
         throttle_note(c, akey, 1, now);
         return login_render(c, 401, "Wrong username or password.", user, next);
     }
+    /* Made with older parameters: store it anew (best effort; the sign-in
+     * goes on either way). */
+    char fresh[AUTH_PASSWORD_HASH_MAX];
+    if (auth_password_stale(hash) && auth_password_hash(pass, fresh, sizeof fresh) == 0 &&
+        (st = db_stmt(c->db, SQL_USER_REHASH)) != NULL) {
+        sqlite3_bind_int64(st, 1, uid);
+        db_bind_text(st, 2, fresh);
+        db_bind_text(st, 3, hash);
+        db_exec(st);
+        db_error_clear();
+    }
 
     /* A new random session id on every sign-in: no session fixation. */
     char sid[44], csrf[33];

@@ -311,6 +311,24 @@ describe('sign-in, sessions and tokens', () => {
     const log = srv.errorLog();
     for (const s of secrets) assert.ok(!log.includes(s), `a secret (${s.slice(0, 6)}...) is in the error log`);
   });
+
+  it('a password hashed with older Argon2id parameters still signs in, and is stored anew with today\'s (19 MiB, 2 passes)', async () => {
+    // Made by the previous release (libsodium's INTERACTIVE preset: 64 MiB).
+    const old = '$argon2id$v=19$m=65536,t=2,p=1$cR6wUWsn2wZXVz6cO7TpHA$99oyy+pOdfX6jVdaedG2YYJJxuTDdxNMW9PrFe3aCdc';
+    await srv.addUser('auth-rehash', 'replaced-below-pw-1', 'viewer');
+    execFileSync('sqlite3', [srv.dbPath, '.timeout 5000', `UPDATE users SET password_hash = '${old}' WHERE username = 'auth-rehash'`]);
+    const bad = await srv.login('auth-rehash', 'old-params-password-2', { expectFail: true });
+    assert.equal(bad.response.status, 401, 'a wrong password is still refused');
+    assert.equal(sql(srv, "SELECT password_hash FROM users WHERE username = 'auth-rehash'")[0].password_hash, old, 'a failed sign-in changes nothing');
+    const web = await srv.login('auth-rehash', 'old-params-password-1');
+    assert.equal((await web.get('/sessions')).status, 200);
+    const now = sql(srv, "SELECT password_hash FROM users WHERE username = 'auth-rehash'")[0].password_hash;
+    assert.match(now, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    assert.notEqual(now, old);
+    // And the new hash works.
+    const again = await srv.login('auth-rehash', 'old-params-password-1');
+    assert.equal((await again.get('/sessions')).status, 200);
+  });
 });
 
 describe('sign-in throttling (own server)', () => {

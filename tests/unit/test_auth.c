@@ -228,6 +228,16 @@ TEST(test_password_hash_verify)
     /* A buffer too small is refused. */
     char small[16];
     CHECK_INT(auth_password_hash(pw, small, sizeof small), -1);
+    /* Today's parameters (19 MiB, 2 passes); an older hash still verifies
+     * and is reported stale, so sign-in stores it anew. */
+    CHECK(strncmp(h1, "$argon2id$v=19$m=19456,t=2,p=1$", 31) == 0);
+    CHECK_INT(auth_password_stale(h1), 0);
+    char old[crypto_pwhash_STRBYTES];
+    CHECK_INT(crypto_pwhash_str(old, pw, strlen(pw), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                                crypto_pwhash_MEMLIMIT_INTERACTIVE), 0);
+    CHECK_INT(auth_password_verify(old, pw), 1);
+    CHECK_INT(auth_password_stale(old), 1);
+    CHECK_INT(auth_password_stale("not a hash"), 1);
 }
 
 static int url_safe_alnum(const char *s)
