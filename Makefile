@@ -9,7 +9,7 @@ HARDEN  := -D_FORTIFY_SOURCE=2 -fstack-protector-strong
 VERSION := 0.1.0
 CSTD    := -std=c11 -D_GNU_SOURCE -DFD_VERSION=\"$(VERSION)\"
 CFLAGS  ?= -O2 -g
-LIBS    := -lfcgi -lsqlite3 -lcjson -lsodium -lmd4c-html -lmd4c -lpthread -lm
+LIBS    := -lfcgi -lsqlite3 -lcjson -lsodium -lmd4c-html -lmd4c -lz -lpthread -lm
 SAN     := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # The CLI alone links libcurl (sim.c: the reference runtime talks HTTP).

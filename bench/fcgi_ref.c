@@ -9,6 +9,9 @@
  *
  * Usage:
  *     fcgi_ref FILE            (or no argument and FD_REF_FILE=FILE)
+ * A FILE whose name ends in ".gz" holds the page gzip-compressed: it is sent
+ * as it is, with Content-Encoding: gzip (as the app sends its cached pages
+ * to browsers).
  * in lighttpd.conf:
  *     fastcgi.server = ( "/" => (( "bin-path" => "/path/fcgi_ref /path/page.html",
  *                                  "socket" => "/tmp/x/ref.sock", "max-procs" => 1,
@@ -49,7 +52,7 @@ static atomic_int fcgiref_active;
 static int fcgiref_load(const char *path)
 {
     int rc = -1;
-    char *body = NULL, head[160];
+    char *body = NULL, head[224];
     FILE *f = fopen(path, "rb");
     if (!f) { perror(path); goto out; }
     if (fseek(f, 0, SEEK_END) != 0) { perror(path); goto out; }
@@ -65,9 +68,12 @@ static int fcgiref_load(const char *path)
         fprintf(stderr, "fcgi_ref: %s: short read\n", path);
         goto out;
     }
+    size_t pl = strlen(path);
+    int gz = pl > 3 && !strcmp(path + pl - 3, ".gz");
     int hl = snprintf(head, sizeof head,
-                      "Status: 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n"
-                      "Content-Length: %ld\r\n\r\n", size);
+                      "Status: 200 OK\r\nContent-Type: text/html; charset=utf-8\r\n%s"
+                      "Content-Length: %ld\r\n\r\n",
+                      gz ? "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n" : "", size);
     if (hl < 0 || (size_t)hl >= sizeof head) goto out;
     fcgiref_answer = malloc((size_t)hl + (size_t)size);
     if (!fcgiref_answer) { fprintf(stderr, "fcgi_ref: out of memory\n"); goto out; }

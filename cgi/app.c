@@ -513,11 +513,17 @@ static void add_etag(ctx *c)
     /* A cached answer brings the tag computed when it was rendered. */
     const char *etag = c->etag ? c->etag : etag_of(c);
     if (!etag) return;
+    /* The app's own compressed copy (pcache.h) carries the "-gzip" mark:
+     * compare the tag without it, as for mod_deflate's. */
+    const char *base = etag;
+    size_t n = strlen(etag);
+    if (n > 7 && !strcmp(etag + n - 6, "-gzip\"")) base = arena_printf(c->a, "%.*s\"", (int)(n - 6), etag);
+    if (!base) return;
     const char *hit = NULL;
     size_t hitlen = 0;
-    int fresh = c->if_none_match && etag_matches(c->if_none_match, etag, &hit, &hitlen);
+    int fresh = c->if_none_match && etag_matches(c->if_none_match, base, &hit, &hitlen);
     /* A 304 names the tag the client holds: a compressed copy's "...-gzip". */
-    const char *send = hit && hitlen > strlen(etag) ? arena_strndup(c->a, hit, hitlen) : NULL;
+    const char *send = hit && hitlen > strlen(base) ? arena_strndup(c->a, hit, hitlen) : NULL;
     http_resp_header(&c->resp, "ETag", send ? send : etag);
     if (!resp_has_header(c, "Cache-Control"))
         http_resp_header(&c->resp, "Cache-Control", "private, no-cache");
@@ -613,17 +619,29 @@ static hres handle_cached(ctx *c, const route *rt)
     if (cache_db_changed(c)) notify_bump();
     uint64_t gen = notify_generation();
     size_t mark = c->resp.headers.len; /* the security headers are per request */
-    if (pcache_get(&key, gen, c->a, &c->resp, &c->etag)) {
+    int gzip_ok = pcache_gzip_wanted(c->req.accept_encoding);
+    if (pcache_get(&key, gen, gzip_ok, c->a, &c->resp, &c->etag)) {
         http_resp_header(&c->resp, "X-Cache", "hit");
         return HR_OK;
     }
     hres r = rt->fn(c);
     int status = c->resp.status ? c->resp.status : 200;
+    const char *gz = NULL;
+    size_t gz_len = 0;
     if (r == HR_OK && status == 200 && !resp_has_header(c, "Set-Cookie")) {
         if (ctx_is_api(c)) c->etag = etag_of(c);
-        pcache_put(&key, gen, &c->resp, mark, c->etag);
+        /* Compressed once here, for every gzip client that will ask. */
+        gz = pcache_gzip(c->a, c->resp.body.p, c->resp.body.len, &gz_len);
+        pcache_put(&key, gen, &c->resp, mark, c->etag, gz, gz_len);
     }
-    /* After the put: the mark is not part of what is kept. */
+    /* After the put: what follows is not part of what is kept. */
+    if (gz && gzip_ok) {
+        const char *tag = c->etag ? pcache_etag_gzip(c->a, c->etag) : NULL;
+        buf_reset(&c->resp.body);
+        buf_add(&c->resp.body, gz, gz_len);
+        buf_puts(&c->resp.headers, PCACHE_GZIP_HEADERS);
+        if (tag) c->etag = tag;
+    }
     http_resp_header(&c->resp, "X-Cache", "miss");
     return r;
 }

@@ -49,6 +49,7 @@ typedef struct http_req {
     size_t      body_len;
     const char *authorization; /* raw header or NULL */
     const char *accept;        /* raw header or "" */
+    const char *accept_encoding; /* raw header or "" */
     const char *remote_addr;
     const char *request_uri;   /* path + query as received (for next= links) */
     int         tls;           /* served over https */

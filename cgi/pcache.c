@@ -3,8 +3,10 @@
 
 #include <pthread.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <string.h>
 #include <time.h>
+#include <zlib.h>
 
 #define PCACHE_BUCKETS 1024 /* power of two */
 #define PCACHE_REFRESH_MS 2000
@@ -21,6 +23,8 @@ struct entry {
     size_t     headers_len;
     char      *body;
     size_t     body_len;
+    char      *gz;           /* the body gzip-compressed, or NULL */
+    size_t     gz_len;
     size_t     size;         /* what this entry counts against max_bytes */
     int64_t    refresh_ms;   /* when a request went to render it anew (0: none) */
     entry     *chain;        /* next in its bucket */
@@ -55,6 +59,7 @@ static void entry_free(entry *e)
     free(e->etag);
     free(e->headers);
     free(e->body);
+    free(e->gz);
     free(e);
 }
 
@@ -103,7 +108,15 @@ int pcache_on(void)
     return on;
 }
 
-int pcache_get(const pcache_key *key, uint64_t gen, arena *a, http_resp *resp, const char **etag)
+const char *pcache_etag_gzip(arena *a, const char *etag)
+{
+    size_t n = strlen(etag);
+    if (n < 2 || etag[n - 1] != '"') return arena_strdup(a, etag);
+    return arena_printf(a, "%.*s-gzip\"", (int)(n - 1), etag);
+}
+
+int pcache_get(const pcache_key *key, uint64_t gen, int gzip_ok, arena *a, http_resp *resp,
+               const char **etag)
 {
     int hit = 0;
     pthread_mutex_lock(&lock);
@@ -124,11 +137,13 @@ int pcache_get(const pcache_key *key, uint64_t gen, arena *a, http_resp *resp, c
         }
     }
     if (e) {
+        int gz = gzip_ok && e->gz;
         const char *ct = e->content_type ? arena_strdup(a, e->content_type) : NULL;
-        const char *tag = e->etag ? arena_strdup(a, e->etag) : NULL;
+        const char *tag = e->etag ? (gz ? pcache_etag_gzip(a, e->etag) : arena_strdup(a, e->etag)) : NULL;
         size_t hlen = resp->headers.len, blen = resp->body.len;
         buf_add(&resp->headers, e->headers, e->headers_len);
-        buf_add(&resp->body, e->body, e->body_len);
+        if (gz) buf_puts(&resp->headers, PCACHE_GZIP_HEADERS);
+        buf_add(&resp->body, gz ? e->gz : e->body, gz ? e->gz_len : e->body_len);
         if ((e->content_type && !ct) || (e->etag && !tag) || resp->headers.err || resp->body.err) {
             /* Out of memory: answer as a miss, with resp as it was. */
             resp->headers.len = hlen;
@@ -145,6 +160,54 @@ int pcache_get(const pcache_key *key, uint64_t gen, arena *a, http_resp *resp, c
     return hit;
 }
 
+int pcache_gzip_wanted(const char *accept_encoding)
+{
+    /* "gzip" as a token, unless given q=0 (RFC 9110 12.5.3). */
+    for (const char *p = accept_encoding; p && *p;) {
+        p += strspn(p, " \t,");
+        size_t n = strcspn(p, ",;");
+        size_t t = n;
+        while (t && (p[t - 1] == ' ' || p[t - 1] == '\t')) t--;
+        int is_gzip = (t == 4 && !strncasecmp(p, "gzip", 4)) || (t == 6 && !strncasecmp(p, "x-gzip", 6));
+        p += n;
+        double q = 1;
+        while (*p == ';') {
+            p++;
+            p += strspn(p, " \t");
+            if ((*p == 'q' || *p == 'Q') && p[1] == '=') q = strtod(p + 2, NULL);
+            p += strcspn(p, ",;");
+        }
+        if (is_gzip) return q > 0;
+    }
+    return 0;
+}
+
+const char *pcache_gzip(arena *a, const char *in, size_t n, size_t *out_len)
+{
+    if (n < PCACHE_GZIP_MIN || n > (size_t)UINT32_MAX) return NULL;
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    /* 15 + 16: a gzip wrapper; memLevel 8 and the default level. */
+    if (deflateInit2(&z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+        return NULL;
+    uLong cap = deflateBound(&z, (uLong)n);
+    unsigned char *out = arena_alloc(a, cap);
+    const char *res = NULL;
+    if (out) {
+        z.next_in = (unsigned char *)(uintptr_t)in;
+        z.avail_in = (uInt)n;
+        z.next_out = out;
+        z.avail_out = (uInt)cap;
+        /* Not worth it unless it saves at least an eighth. */
+        if (deflate(&z, Z_FINISH) == Z_STREAM_END && z.total_out < n - n / 8) {
+            *out_len = z.total_out;
+            res = (const char *)out;
+        }
+    }
+    deflateEnd(&z);
+    return res;
+}
+
 /* A malloc'd copy of s[0..n) with a NUL after it; NULL only when s is. */
 static char *dup_n(const char *s, size_t n, int *oom)
 {
@@ -157,11 +220,11 @@ static char *dup_n(const char *s, size_t n, int *oom)
 }
 
 void pcache_put(const pcache_key *key, uint64_t gen, const http_resp *resp, size_t hdr_from,
-                const char *etag)
+                const char *etag, const char *gz, size_t gz_len)
 {
     if (resp->headers.err || resp->body.err || hdr_from > resp->headers.len) return;
     size_t hlen = resp->headers.len - hdr_from, blen = resp->body.len;
-    size_t size = sizeof(entry) + hlen + blen + 128;
+    size_t size = sizeof(entry) + hlen + blen + (gz ? gz_len : 0) + 128;
     pthread_mutex_lock(&lock);
     size_t cap = max_bytes;
     pthread_mutex_unlock(&lock);
@@ -181,6 +244,10 @@ void pcache_put(const pcache_key *key, uint64_t gen, const http_resp *resp, size
     e->headers_len = hlen;
     e->body = dup_n(blen ? resp->body.p : "", blen, &oom);
     e->body_len = blen;
+    if (gz) {
+        e->gz = dup_n(gz, gz_len, &oom);
+        e->gz_len = gz_len;
+    }
     e->size = size;
     if (oom) { entry_free(e); return; }
 

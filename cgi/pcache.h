@@ -43,16 +43,36 @@ void pcache_clear(void);
 /* Look up key rendered under generation gen. On a hit: status and content
  * type set on resp (the type copied into arena a), the entry's headers
  * appended to resp->headers, its body to resp->body, *etag set to an arena
- * copy of its ETag (NULL when it has none); returns 1. 0 on a miss (resp
+ * copy of its ETag (NULL when it has none); returns 1. With gzip_ok and a
+ * compressed copy kept, that copy is the body, PCACHE_GZIP_HEADERS are
+ * added and the ETag gets mod_deflate's "-gzip" mark. 0 on a miss (resp
  * untouched) or when out of memory. */
-int pcache_get(const pcache_key *key, uint64_t gen, arena *a, http_resp *resp, const char **etag);
+int pcache_get(const pcache_key *key, uint64_t gen, int gzip_ok, arena *a, http_resp *resp,
+               const char **etag);
 
 /* Keep resp (status, content type, resp->headers from byte hdr_from on,
- * body) under key for generation gen, with etag (may be NULL). Replaces an
- * older entry of the same key. Silently does nothing when the answer is too
- * large or memory is short. */
+ * body) under key for generation gen, with etag (may be NULL) and the
+ * body's gzip copy gz[0..gz_len) (may be NULL). Replaces an older entry of
+ * the same key. Silently does nothing when the answer is too large or
+ * memory is short. */
 void pcache_put(const pcache_key *key, uint64_t gen, const http_resp *resp, size_t hdr_from,
-                const char *etag);
+                const char *etag, const char *gz, size_t gz_len);
+
+/* Compressed answers: rendered once, then sent as they are to every client
+ * that accepts gzip, instead of lighttpd's mod_deflate compressing each
+ * answer again (it leaves an answer with a Content-Encoding alone). */
+#define PCACHE_GZIP_MIN 1024 /* smaller bodies go as they are */
+#define PCACHE_GZIP_HEADERS "Content-Encoding: gzip\r\nVary: Accept-Encoding\r\n"
+/* Does an Accept-Encoding header value accept gzip (q > 0)? NULL: no. */
+int pcache_gzip_wanted(const char *accept_encoding);
+/* in[0..n) gzip-compressed into arena a; *out_len its size. NULL when n is
+ * below PCACHE_GZIP_MIN, compressing saves less than an eighth, or memory
+ * is short. */
+const char *pcache_gzip(arena *a, const char *in, size_t n, size_t *out_len);
+/* etag with "-gzip" before its closing quote (the mark mod_deflate uses,
+ * which app.c ignores in If-None-Match), in arena a; NULL when out of
+ * memory. */
+const char *pcache_etag_gzip(arena *a, const char *etag);
 
 /* Counters since start: hits, misses, entries and bytes held now. */
 typedef struct pcache_stats {

@@ -5,7 +5,7 @@
 #   scripts/deps.sh bench  what `make bench` needs on top (wrk, node)
 set -eu
 mode=${1:-run}
-pkgs="gcc make libc6-dev lighttpd lighttpd-mod-deflate libfcgi-dev libsqlite3-dev libcjson-dev libsodium-dev
+pkgs="gcc make libc6-dev lighttpd lighttpd-mod-deflate libfcgi-dev libsqlite3-dev libcjson-dev libsodium-dev zlib1g-dev
       libmd4c-dev libmd4c-html0-dev libcurl4-openssl-dev sqlite3 procps"
 if [ "$mode" = bench ]; then
   pkgs="$pkgs wrk"

@@ -111,7 +111,7 @@ describe('conventions (CORS off, the default)', () => {
     });
   });
 
-  describe('gzip (lighttpd mod_deflate)', () => {
+  describe('gzip (the app\'s cached copies, else lighttpd mod_deflate)', () => {
     it('an API answer is gzipped when the client accepts it, and gunzips to the same JSON', async () => {
       const plain = await raw(srv, 'GET', `/api/v1/sessions/${sid}/events`, { authorization: `Bearer ${admin}` });
       assert.equal(plain.headers['content-encoding'], undefined, 'no Accept-Encoding: identity');
@@ -130,7 +130,7 @@ describe('conventions (CORS off, the default)', () => {
       const plain = await raw(srv, 'GET', url, { authorization: `Bearer ${admin}` });
       const gz = await raw(srv, 'GET', url, { authorization: `Bearer ${admin}`, 'accept-encoding': 'gzip' });
       assert.equal(gz.headers['content-encoding'], 'gzip');
-      assert.equal(gz.headers.etag, plain.headers.etag.replace(/"$/, '-gzip"'), 'lighttpd marks the compressed copy');
+      assert.equal(gz.headers.etag, plain.headers.etag.replace(/"$/, '-gzip"'), 'the compressed copy is marked');
       const r1 = await raw(srv, 'GET', url, { authorization: `Bearer ${admin}`, 'accept-encoding': 'gzip', 'if-none-match': gz.headers.etag });
       assert.equal(r1.status, 304);
       assert.equal(r1.body.length, 0);

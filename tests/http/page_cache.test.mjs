@@ -11,10 +11,24 @@
 // - FLIGHTDECK_PAGE_CACHE_MS bounds an entry's age, and 0 turns it off.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import http from 'node:http';
+import zlib from 'node:zlib';
 import { startServer } from '../lib/server.mjs';
 import { createSession, append, sleep } from '../lib/fixtures.mjs';
 
 const csrfOf = (html) => /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+
+/** GET path with exactly these headers (no decompression): status, headers, raw bytes. */
+function rawGet(srv, p, headers) {
+  return new Promise((resolve, reject) => {
+    const req = http.get(srv.url + p, { headers }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
+    });
+    req.on('error', reject);
+  });
+}
 
 describe('page cache', () => {
   let srv, runtime, reader, admin;
@@ -116,6 +130,50 @@ describe('page cache', () => {
     assert.equal(d.headers.get('x-cache'), 'miss');
     // (Rendered now: a running session's duration has moved on.)
     assert.deepEqual(d.json.data.map((x) => x.id), a.json.data.map((x) => x.id));
+  });
+
+  it('gzip clients get the copy compressed when it was rendered; others the same page as text', async () => {
+    await createSession(srv, runtime, { name: 'cache-gzip', agent: 'a1' });
+    const cookie = `fd_session=${admin.jar.get('fd_session')}`;
+    const gz1 = await rawGet(srv, '/sessions', { cookie, 'accept-encoding': 'gzip, deflate, br' });
+    const gz2 = await rawGet(srv, '/sessions', { cookie, 'accept-encoding': 'gzip' });
+    const plain = await rawGet(srv, '/sessions', { cookie, 'accept-encoding': 'identity' });
+    const none = await rawGet(srv, '/sessions', { cookie });
+    for (const r of [gz1, gz2, plain, none]) assert.equal(r.status, 200);
+    assert.equal(gz1.headers['x-cache'], 'miss');
+    for (const r of [gz2, plain, none]) assert.equal(r.headers['x-cache'], 'hit');
+    for (const r of [gz1, gz2]) {
+      assert.equal(r.headers['content-encoding'], 'gzip');
+      assert.match(r.headers.vary || '', /Accept-Encoding/i);
+      assert.equal(Number(r.headers['content-length']), r.body.length);
+      assert.ok(r.body.length < plain.body.length / 4, `compressed: ${r.body.length} of ${plain.body.length}`);
+    }
+    // The same compressed bytes from the cache, and the same page inside.
+    assert.deepEqual(gz2.body, gz1.body);
+    assert.equal(zlib.gunzipSync(gz2.body).toString(), plain.body.toString());
+    assert.match(plain.body.toString(), /cache-gzip/);
+    for (const r of [plain, none]) assert.equal(r.headers['content-encoding'], undefined);
+    // (gzip;q=0 is a refusal to the app, tests/unit/test_pcache.c; lighttpd's
+    // mod_deflate then compresses by itself, and it ignores q-values.)
+  });
+
+  it('an API answer in gzip has its own ETag, and its If-None-Match still gets 304', async () => {
+    const auth = `Bearer ${reader}`;
+    const plain = await rawGet(srv, '/api/v1/sessions?limit=30', { authorization: auth });
+    const gz = await rawGet(srv, '/api/v1/sessions?limit=30', { authorization: auth, 'accept-encoding': 'gzip' });
+    assert.equal(plain.status, 200);
+    assert.equal(gz.status, 200);
+    if (gz.headers['content-encoding'] === 'gzip') {
+      assert.equal(gz.headers['x-cache'], 'hit');
+      assert.equal(gz.headers.etag, plain.headers.etag.replace(/"$/, '-gzip"'));
+      assert.equal(zlib.gunzipSync(gz.body).toString(), plain.body.toString());
+    } else {
+      // Too small to be worth compressing: then it is the plain answer.
+      assert.ok(plain.body.length < 1024, `a ${plain.body.length}-byte answer was not compressed`);
+    }
+    const again = await rawGet(srv, '/api/v1/sessions?limit=30', { authorization: auth, 'accept-encoding': 'gzip', 'if-none-match': gz.headers.etag });
+    assert.equal(again.status, 304);
+    assert.equal(again.body.length, 0);
   });
 
   it('a flash message is shown once and never kept', async () => {

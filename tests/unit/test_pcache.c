@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "arena.h"
 #include "db.h"
@@ -50,13 +51,13 @@ TEST(test_hit_returns_the_same_bytes)
     size_t mark;
     resp_make(&r, "<p>page one</p>", &mark);
     pcache_key k = key_of(1);
-    pcache_put(&k, 7, &r, mark, "\"tag1\"");
+    pcache_put(&k, 7, &r, mark, "\"tag1\"", NULL, 0);
     arena *a = arena_new();
     memset(&got, 0, sizeof got);
     buf_init(&got.headers);
     buf_init(&got.body);
     const char *etag = NULL;
-    CHECK_INT(pcache_get(&k, 7, a, &got, &etag), 1);
+    CHECK_INT(pcache_get(&k, 7, 0, a, &got, &etag), 1);
     CHECK_INT(got.status, 200);
     CHECK_STR(got.content_type, "text/html; charset=utf-8");
     CHECK_STR(buf_str(&got.body), "<p>page one</p>");
@@ -66,8 +67,88 @@ TEST(test_hit_returns_the_same_bytes)
     /* Another key (another user, another URI) misses. */
     pcache_key k2 = key_of(2);
     buf_reset(&got.body);
-    CHECK_INT(pcache_get(&k2, 7, a, &got, &etag), 0);
+    CHECK_INT(pcache_get(&k2, 7, 0, a, &got, &etag), 0);
     CHECK_INT(got.body.len, 0);
+    resp_free(&r);
+    resp_free(&got);
+    arena_free(a);
+}
+
+/* Inflate a gzip member; NULL when it is not one. Caller frees. */
+static char *gunzip(const char *in, size_t n, size_t *out_len)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit2(&z, 15 + 16) != Z_OK) return NULL;
+    size_t cap = 1 << 20;
+    char *out = malloc(cap);
+    z.next_in = (unsigned char *)(uintptr_t)in;
+    z.avail_in = (uInt)n;
+    z.next_out = (unsigned char *)out;
+    z.avail_out = (uInt)cap;
+    int rc = inflate(&z, Z_FINISH);
+    *out_len = z.total_out;
+    inflateEnd(&z);
+    if (rc != Z_STREAM_END) { free(out); return NULL; }
+    return out;
+}
+
+TEST(test_gzip_copy)
+{
+    pcache_configure(1 << 20, 60000);
+    arena *a = arena_new();
+    /* A page-like body: compresses well. */
+    buf page;
+    buf_init(&page);
+    for (int i = 0; i < 200; i++) buf_printf(&page, "<tr data-id=\"ses_%04d\"><td class=\"col\">row %d</td></tr>\n", i, i);
+    http_resp r, got;
+    size_t mark;
+    resp_make(&r, buf_str(&page), &mark);
+    size_t gz_len = 0;
+    const char *gz = pcache_gzip(a, r.body.p, r.body.len, &gz_len);
+    CHECK(gz != NULL);
+    CHECK(gz_len > 0 && gz_len < r.body.len / 4);
+    size_t plain_len = 0;
+    char *plain = gz ? gunzip(gz, gz_len, &plain_len) : NULL;
+    CHECK(plain != NULL);
+    CHECK_INT(plain_len, r.body.len);
+    CHECK(plain && !memcmp(plain, r.body.p, r.body.len));
+    free(plain);
+    pcache_key k = key_of(40);
+    pcache_put(&k, 3, &r, mark, "\"t9\"", gz, gz_len);
+    /* A gzip client gets the compressed copy, marked; another the text. */
+    const char *etag = NULL;
+    memset(&got, 0, sizeof got);
+    buf_init(&got.headers);
+    buf_init(&got.body);
+    CHECK_INT(pcache_get(&k, 3, 1, a, &got, &etag), 1);
+    CHECK_INT(got.body.len, gz_len);
+    CHECK(gz && !memcmp(got.body.p, gz, gz_len));
+    CHECK_STR(buf_str(&got.headers), "Cache-Control: no-store\r\n" PCACHE_GZIP_HEADERS);
+    CHECK_STR(etag, "\"t9-gzip\"");
+    buf_reset(&got.headers);
+    buf_reset(&got.body);
+    CHECK_INT(pcache_get(&k, 3, 0, a, &got, &etag), 1);
+    CHECK_STR(buf_str(&got.body), buf_str(&page));
+    CHECK_STR(buf_str(&got.headers), "Cache-Control: no-store\r\n");
+    CHECK_STR(etag, "\"t9\"");
+    /* Small or incompressible bodies are not compressed. */
+    CHECK(pcache_gzip(a, "<p>tiny</p>", 11, &gz_len) == NULL);
+    char noise[4096];
+    unsigned x = 12345;
+    for (size_t i = 0; i < sizeof noise; i++) { x = x * 1103515245u + 12345u; noise[i] = (char)(x >> 24); }
+    CHECK(pcache_gzip(a, noise, sizeof noise, &gz_len) == NULL);
+    /* Accept-Encoding: gzip as a token, q=0 refuses it. */
+    CHECK_INT(pcache_gzip_wanted("gzip, deflate, br, zstd"), 1);
+    CHECK_INT(pcache_gzip_wanted("deflate, GZIP;q=0.5"), 1);
+    CHECK_INT(pcache_gzip_wanted("x-gzip"), 1);
+    CHECK_INT(pcache_gzip_wanted("gzip;q=0"), 0);
+    CHECK_INT(pcache_gzip_wanted("gzip; q=0.000"), 0);
+    CHECK_INT(pcache_gzip_wanted("br, deflate"), 0);
+    CHECK_INT(pcache_gzip_wanted("gzipped, notgzip"), 0);
+    CHECK_INT(pcache_gzip_wanted(""), 0);
+    CHECK_INT(pcache_gzip_wanted(NULL), 0);
+    buf_fini(&page);
     resp_free(&r);
     resp_free(&got);
     arena_free(a);
@@ -80,13 +161,13 @@ TEST(test_a_new_generation_misses)
     size_t mark;
     resp_make(&r, "before the change", &mark);
     pcache_key k = key_of(3);
-    pcache_put(&k, 1, &r, mark, NULL);
+    pcache_put(&k, 1, &r, mark, NULL, NULL, 0);
     arena *a = arena_new();
     memset(&got, 0, sizeof got);
     const char *etag = "x";
-    CHECK_INT(pcache_get(&k, 2, a, &got, &etag), 0);
+    CHECK_INT(pcache_get(&k, 2, 0, a, &got, &etag), 0);
     /* The stale entry is gone, not just skipped. */
-    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
+    CHECK_INT(pcache_get(&k, 1, 0, a, &got, &etag), 0);
     pcache_stats st;
     pcache_stats_get(&st);
     CHECK_INT(st.entries, 0);
@@ -102,30 +183,30 @@ TEST(test_time_to_live)
     size_t mark;
     resp_make(&r, "running for 3 s", &mark);
     pcache_key k = key_of(4);
-    pcache_put(&k, 1, &r, mark, NULL);
+    pcache_put(&k, 1, &r, mark, NULL, NULL, 0);
     arena *a = arena_new();
     memset(&got, 0, sizeof got);
     const char *etag;
-    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 1);
+    CHECK_INT(pcache_get(&k, 1, 0, a, &got, &etag), 1);
     usleep(80 * 1000);
     /* Expired: the first asker renders anew; the next still gets the old
      * copy meanwhile; the new copy replaces it. */
-    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
+    CHECK_INT(pcache_get(&k, 1, 0, a, &got, &etag), 0);
     buf_reset(&got.body);
-    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 1);
+    CHECK_INT(pcache_get(&k, 1, 0, a, &got, &etag), 1);
     CHECK_STR(buf_str(&got.body), "running for 3 s");
     http_resp r2;
     resp_make(&r2, "running for 4 s", &mark);
-    pcache_put(&k, 1, &r2, mark, NULL);
+    pcache_put(&k, 1, &r2, mark, NULL, NULL, 0);
     buf_reset(&got.body);
-    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 1);
+    CHECK_INT(pcache_get(&k, 1, 0, a, &got, &etag), 1);
     CHECK_STR(buf_str(&got.body), "running for 4 s");
     resp_free(&r2);
     /* A change of data is never served stale, refresh or not. */
     usleep(80 * 1000);
-    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
-    CHECK_INT(pcache_get(&k, 2, a, &got, &etag), 0);
-    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
+    CHECK_INT(pcache_get(&k, 1, 0, a, &got, &etag), 0);
+    CHECK_INT(pcache_get(&k, 2, 0, a, &got, &etag), 0);
+    CHECK_INT(pcache_get(&k, 1, 0, a, &got, &etag), 0);
     resp_free(&r);
     resp_free(&got);
     arena_free(a);
@@ -142,7 +223,7 @@ TEST(test_memory_stays_bounded)
     resp_make(&r, big, &mark);
     for (int i = 0; i < 200; i++) {
         pcache_key k = key_of(100 + i);
-        pcache_put(&k, 1, &r, mark, NULL);
+        pcache_put(&k, 1, &r, mark, NULL, NULL, 0);
     }
     pcache_stats st;
     pcache_stats_get(&st);
@@ -154,8 +235,8 @@ TEST(test_memory_stays_bounded)
     memset(&got, 0, sizeof got);
     const char *etag;
     pcache_key newest = key_of(299), oldest = key_of(100);
-    CHECK_INT(pcache_get(&newest, 1, a, &got, &etag), 1);
-    CHECK_INT(pcache_get(&oldest, 1, a, &got, &etag), 0);
+    CHECK_INT(pcache_get(&newest, 1, 0, a, &got, &etag), 1);
+    CHECK_INT(pcache_get(&oldest, 1, 0, a, &got, &etag), 0);
     /* An answer larger than an eighth of the cache is not kept. */
     char *huge = malloc(20000);
     memset(huge, 'y', 19999);
@@ -163,8 +244,8 @@ TEST(test_memory_stays_bounded)
     http_resp h;
     resp_make(&h, huge, &mark);
     pcache_key hk = key_of(999);
-    pcache_put(&hk, 1, &h, mark, NULL);
-    CHECK_INT(pcache_get(&hk, 1, a, &got, &etag), 0);
+    pcache_put(&hk, 1, &h, mark, NULL, NULL, 0);
+    CHECK_INT(pcache_get(&hk, 1, 0, a, &got, &etag), 0);
     free(big);
     free(huge);
     resp_free(&r);
@@ -181,11 +262,11 @@ TEST(test_off)
     size_t mark;
     resp_make(&r, "x", &mark);
     pcache_key k = key_of(5);
-    pcache_put(&k, 1, &r, mark, NULL);
+    pcache_put(&k, 1, &r, mark, NULL, NULL, 0);
     arena *a = arena_new();
     memset(&got, 0, sizeof got);
     const char *etag;
-    CHECK_INT(pcache_get(&k, 1, a, &got, &etag), 0);
+    CHECK_INT(pcache_get(&k, 1, 0, a, &got, &etag), 0);
     pcache_configure(1 << 20, 0);
     CHECK_INT(pcache_on(), 0);
     pcache_configure(1 << 20, 1000);
@@ -211,13 +292,13 @@ static void *hammer(void *arg)
             http_resp r;
             size_t mark;
             resp_make(&r, body, &mark);
-            pcache_put(&k, 1, &r, mark, NULL);
+            pcache_put(&k, 1, &r, mark, NULL, NULL, 0);
             resp_free(&r);
         } else {
             http_resp got;
             memset(&got, 0, sizeof got);
             const char *etag;
-            if (pcache_get(&k, 1, a, &got, &etag)) {
+            if (pcache_get(&k, 1, 0, a, &got, &etag)) {
                 if (got.body.len != 2048) torn = 1;
                 for (size_t j = 1; j < got.body.len; j++)
                     if (got.body.p[j] != got.body.p[0]) { torn = 1; break; }
@@ -295,6 +376,7 @@ int main(void)
 {
     if (db_setup()) return 1;
     RUN(test_hit_returns_the_same_bytes);
+    RUN(test_gzip_copy);
     RUN(test_a_new_generation_misses);
     RUN(test_time_to_live);
     RUN(test_memory_stays_bounded);
