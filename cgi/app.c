@@ -633,6 +633,8 @@ static hres handle_cached(ctx *c, const route *rt)
         /* Compressed once here, for every gzip client that will ask. */
         gz = pcache_gzip(c->a, c->resp.body.p, c->resp.body.len, &gz_len);
         pcache_put(&key, gen, &c->resp, mark, c->etag, gz, gz_len);
+    } else {
+        pcache_abandon(&key); /* others waiting for this render go on */
     }
     /* After the put: what follows is not part of what is kept. */
     if (gz && gzip_ok) {

@@ -10,6 +10,10 @@
 
 #define PCACHE_BUCKETS 1024 /* power of two */
 #define PCACHE_REFRESH_MS 2000
+/* Renders in progress that others may wait for (one per key), and how
+ * long a request waits for someone else's render before doing its own. */
+#define PCACHE_FILLS 64
+#define PCACHE_FILL_WAIT_MS 60000
 
 typedef struct entry entry;
 struct entry {
@@ -37,6 +41,52 @@ static entry *oldest, *newest;
 static size_t max_bytes, held_bytes, held_entries;
 static int ttl_ms;
 static uint64_t hits, misses;
+
+/* A render in progress: whoever missed first on (key, gen) renders; the
+ * requests that miss on the same key and generation meanwhile wait for its
+ * pcache_put (or pcache_abandon) instead of rendering the same answer at
+ * once: a popular page just invalidated, or a slow search asked by many,
+ * costs one render, not one per worker (nor that much memory). */
+typedef struct fill {
+    pcache_key key;
+    uint64_t   gen;
+    pthread_t  owner;
+    int        used;
+} fill;
+static fill fills[PCACHE_FILLS];
+static pthread_cond_t filled;
+static pthread_once_t filled_once = PTHREAD_ONCE_INIT;
+
+static void filled_init(void)
+{
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&filled, &ca);
+    pthread_condattr_destroy(&ca);
+}
+
+/* The render in progress for key at gen, or NULL (lock held). */
+static fill *fill_find(const pcache_key *k, uint64_t gen)
+{
+    for (int i = 0; i < PCACHE_FILLS; i++)
+        if (fills[i].used && fills[i].gen == gen && !memcmp(fills[i].key.b, k->b, sizeof k->b) &&
+            !pthread_equal(fills[i].owner, pthread_self())) /* never wait for oneself */
+            return &fills[i];
+    return NULL;
+}
+
+/* This thread's render of key ends: free its slot and wake the waiters
+ * (lock held). */
+static void fill_end(const pcache_key *k)
+{
+    pthread_t me = pthread_self();
+    for (int i = 0; i < PCACHE_FILLS; i++)
+        if (fills[i].used && pthread_equal(fills[i].owner, me) && !memcmp(fills[i].key.b, k->b, sizeof k->b)) {
+            fills[i].used = 0;
+            pthread_cond_broadcast(&filled);
+        }
+}
 
 static int64_t now_ms(void)
 {
@@ -119,9 +169,31 @@ int pcache_get(const pcache_key *key, uint64_t gen, int gzip_ok, arena *a, http_
                const char **etag)
 {
     int hit = 0;
+    pthread_once(&filled_once, filled_init);
     pthread_mutex_lock(&lock);
     entry *e = entry_find(key);
     int64_t now = now_ms();
+    if (!e || e->gen != gen) {
+        /* Someone renders this very answer now: wait for it (bounded). */
+        fill *f = fill_find(key, gen);
+        if (f) {
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_sec += PCACHE_FILL_WAIT_MS / 1000;
+            while ((f = fill_find(key, gen)) != NULL &&
+                   pthread_cond_timedwait(&filled, &lock, &until) == 0) {}
+            e = entry_find(key);
+            now = now_ms();
+        } else if (max_bytes > 0) {
+            /* Or render it: the others will wait for this one. */
+            fill_end(key); /* (a render of an older generation left by this thread) */
+            for (int i = 0; i < PCACHE_FILLS; i++)
+                if (!fills[i].used) {
+                    fills[i] = (fill){ .key = *key, .gen = gen, .owner = pthread_self(), .used = 1 };
+                    break;
+                }
+        }
+    }
     if (e && e->gen != gen) {
         entry_drop(e); /* the data changed: never served again */
         e = NULL;
@@ -219,21 +291,37 @@ static char *dup_n(const char *s, size_t n, int *oom)
     return p;
 }
 
+void pcache_abandon(const pcache_key *key)
+{
+    pthread_mutex_lock(&lock);
+    fill_end(key);
+    pthread_mutex_unlock(&lock);
+}
+
 void pcache_put(const pcache_key *key, uint64_t gen, const http_resp *resp, size_t hdr_from,
                 const char *etag, const char *gz, size_t gz_len)
 {
-    if (resp->headers.err || resp->body.err || hdr_from > resp->headers.len) return;
+    if (resp->headers.err || resp->body.err || hdr_from > resp->headers.len) {
+        pcache_abandon(key);
+        return;
+    }
     size_t hlen = resp->headers.len - hdr_from, blen = resp->body.len;
     size_t size = sizeof(entry) + hlen + blen + (gz ? gz_len : 0) + 128;
     pthread_mutex_lock(&lock);
     size_t cap = max_bytes;
     pthread_mutex_unlock(&lock);
-    if (cap == 0 || size > cap / 8) return;
+    if (cap == 0 || size > cap / 8) {
+        pcache_abandon(key);
+        return;
+    }
 
     /* Copy outside the lock; only linking it in is serialized. */
     int oom = 0;
     entry *e = calloc(1, sizeof *e);
-    if (!e) return;
+    if (!e) {
+        pcache_abandon(key);
+        return;
+    }
     e->key = *key;
     e->gen = gen;
     e->born_ms = now_ms();
@@ -249,9 +337,14 @@ void pcache_put(const pcache_key *key, uint64_t gen, const http_resp *resp, size
         e->gz_len = gz_len;
     }
     e->size = size;
-    if (oom) { entry_free(e); return; }
+    if (oom) {
+        entry_free(e);
+        pcache_abandon(key);
+        return;
+    }
 
     pthread_mutex_lock(&lock);
+    fill_end(key);
     entry *old = entry_find(key);
     if (old) entry_drop(old);
     while (oldest && held_bytes + size > max_bytes) entry_drop(oldest);

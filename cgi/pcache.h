@@ -50,6 +50,15 @@ void pcache_clear(void);
 int pcache_get(const pcache_key *key, uint64_t gen, int gzip_ok, arena *a, http_resp *resp,
                const char **etag);
 
+/* A miss makes the caller the renderer of (key, gen) when nobody else is:
+ * requests that miss on the same key and generation meanwhile wait (up to
+ * 60 s: rendering the same answer again would only take longer) for its
+ * answer instead of rendering it too. So after a miss the
+ * caller must end its render: pcache_put, or pcache_abandon when the
+ * answer is not to be kept (an error, a Set-Cookie). Either is harmless
+ * when the caller was not the renderer. */
+void pcache_abandon(const pcache_key *key);
+
 /* Keep resp (status, content type, resp->headers from byte hdr_from on,
  * body) under key for generation gen, with etag (may be NULL) and the
  * body's gzip copy gz[0..gz_len) (may be NULL). Replaces an older entry of

@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <time.h>
+#include <stdio.h>
 #include <zlib.h>
 
 #include "arena.h"
@@ -149,6 +151,88 @@ TEST(test_gzip_copy)
     CHECK_INT(pcache_gzip_wanted(""), 0);
     CHECK_INT(pcache_gzip_wanted(NULL), 0);
     buf_fini(&page);
+    resp_free(&r);
+    resp_free(&got);
+    arena_free(a);
+}
+
+/* Single flight: a second request for the key being rendered waits for
+ * that render instead of rendering too. */
+typedef struct waiter {
+    pcache_key key;
+    uint64_t   gen;
+    int        hit;
+    char       body[64];
+    int64_t    waited_ms;
+} waiter;
+
+static int64_t mono_ms_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void *wait_for(void *arg)
+{
+    waiter *w = arg;
+    arena *a = arena_new();
+    http_resp got;
+    memset(&got, 0, sizeof got);
+    buf_init(&got.headers);
+    buf_init(&got.body);
+    const char *etag = NULL;
+    int64_t t0 = mono_ms_now();
+    w->hit = pcache_get(&w->key, w->gen, 0, a, &got, &etag);
+    w->waited_ms = mono_ms_now() - t0;
+    snprintf(w->body, sizeof w->body, "%s", got.body.len ? buf_str(&got.body) : "");
+    if (!w->hit) pcache_abandon(&w->key);
+    buf_fini(&got.headers);
+    buf_fini(&got.body);
+    arena_free(a);
+    return NULL;
+}
+
+TEST(test_single_flight)
+{
+    pcache_configure(1 << 20, 60000);
+    arena *a = arena_new();
+    http_resp r, got;
+    size_t mark;
+    memset(&got, 0, sizeof got);
+    buf_init(&got.headers);
+    buf_init(&got.body);
+    const char *etag = NULL;
+    pcache_key k = key_of(50);
+    /* This thread misses first: it renders. */
+    CHECK_INT(pcache_get(&k, 9, 0, a, &got, &etag), 0);
+    waiter w = { .key = k, .gen = 9 };
+    pthread_t th;
+    pthread_create(&th, NULL, wait_for, &w);
+    usleep(200 * 1000); /* the other request arrives while we render */
+    resp_make(&r, "<p>rendered once</p>", &mark);
+    pcache_put(&k, 9, &r, mark, NULL, NULL, 0);
+    pthread_join(th, NULL);
+    CHECK_INT(w.hit, 1);
+    CHECK_STR(w.body, "<p>rendered once</p>");
+    CHECK(w.waited_ms >= 100);
+    /* Another generation is another render: no waiting for this one. */
+    waiter w2 = { .key = k, .gen = 10 };
+    pthread_create(&th, NULL, wait_for, &w2);
+    pthread_join(th, NULL);
+    CHECK_INT(w2.hit, 0);
+    CHECK(w2.waited_ms < 1000);
+    /* A render that is not kept (an error answer) lets the waiter go at
+     * once, to render for itself, not after the 60 s bound. */
+    pcache_key k2 = key_of(51);
+    CHECK_INT(pcache_get(&k2, 9, 0, a, &got, &etag), 0);
+    waiter w3 = { .key = k2, .gen = 9 };
+    pthread_create(&th, NULL, wait_for, &w3);
+    usleep(200 * 1000);
+    pcache_abandon(&k2);
+    pthread_join(th, NULL);
+    CHECK_INT(w3.hit, 0);
+    CHECK(w3.waited_ms >= 100 && w3.waited_ms < 5000);
     resp_free(&r);
     resp_free(&got);
     arena_free(a);
@@ -377,6 +461,7 @@ int main(void)
     if (db_setup()) return 1;
     RUN(test_hit_returns_the_same_bytes);
     RUN(test_gzip_copy);
+    RUN(test_single_flight);
     RUN(test_a_new_generation_misses);
     RUN(test_time_to_live);
     RUN(test_memory_stays_bounded);
