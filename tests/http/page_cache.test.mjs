@@ -21,7 +21,7 @@ const csrfOf = (html) => /name="csrf" value="([^"]+)"/.exec(html)?.[1];
 /** GET path with exactly these headers (no decompression): status, headers, raw bytes. */
 function rawGet(srv, p, headers) {
   return new Promise((resolve, reject) => {
-    const req = http.get(srv.url + p, { headers }, (res) => {
+    const req = http.get(srv.url + p, { headers, agent: false }, (res) => {
       const chunks = [];
       res.on('data', (c) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks) }));
