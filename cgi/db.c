@@ -274,12 +274,9 @@ int db_begin(db *d)
 
 int db_search_flush(db *d)
 {
-    sqlite3_stmt *st = db_stmt(d, SQL_SEARCH_PENDING_ANY);
-    if (!st || db_step(st) != SQLITE_ROW) return -1;
-    int any = sqlite3_column_int(st, 0);
-    sqlite3_reset(st);
-    if (!any) return 0;
-    st = db_stmt(d, SQL_SEARCH_PENDING_INDEX);
+    int any = db_search_pending(d);
+    if (any <= 0) return any;
+    sqlite3_stmt *st = db_stmt(d, SQL_SEARCH_PENDING_INDEX);
     if (!st || db_exec(st)) return -1;
     st = db_stmt(d, SQL_SEARCH_PENDING_CLEAR);
     return st ? db_exec(st) : -1;
