@@ -14,6 +14,7 @@
 
 #include "db.h"
 #include "notify.h"
+#include "otlp.h"
 #include "pcache.h"
 #include "route.h"
 #include "tmpl_json.h"
@@ -59,6 +60,11 @@ void ctx_end(ctx *c)
     c->json = c->view = NULL;
 }
 
+int ctx_is_otlp(const ctx *c)
+{
+    return c->req.path && strncmp(c->req.path, "/v1/", 4) == 0;
+}
+
 int ctx_is_api(const ctx *c)
 {
     if (c->route) return (c->route->flags & ROUTE_API) != 0;
@@ -80,6 +86,13 @@ static hres ctx_verror(ctx *c, int status, const char *code, const char *field,
     /* Drop whatever a handler started writing: the error replaces it. */
     buf_reset(&c->resp.body);
     c->resp.status = status;
+    if (ctx_is_otlp(c)) {
+        /* OTLP clients read a google.rpc.Status in their own encoding. */
+        int pb = c->req.content_type && strcmp(c->req.content_type, "application/x-protobuf") == 0;
+        otlp_error_body(&c->resp.body, pb, status, code, msg);
+        c->resp.content_type = pb ? "application/x-protobuf" : "application/json";
+        return c->resp.body.err ? HR_ERROR : HR_OK;
+    }
     if (ctx_is_api(c)) {
         cJSON *o = cJSON_CreateObject(), *e = cJSON_AddObjectToObject(o, "error");
         cJSON_AddStringToObject(e, "code", code);

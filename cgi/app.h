@@ -73,6 +73,9 @@ void ctx_end(ctx *c);
  * v is NULL or refused (the random id stays). */
 int ctx_set_request_id(ctx *c, const char *v);
 
+/* Is this an OTLP receiver's path (/v1/...), whose errors are a
+ * google.rpc.Status in the request's encoding (otlp.h)? */
+int ctx_is_otlp(const ctx *c);
 /* Is this an API route (JSON errors) rather than a page? */
 int ctx_is_api(const ctx *c);
 /* Path parameter i of the matched route. */

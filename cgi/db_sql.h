@@ -563,3 +563,46 @@ DB_SQL_ENUM(LOG_INSERT_ID,
 /* Unmasked arguments of a tool call that held secrets. ?1 session ?2 tool_call_id ?3 JSON */
 DB_SQL_ENUM(TOOLCALL_SECRET_INSERT,
     "INSERT INTO tool_call_secrets (session_id, tool_call_id, arguments) VALUES (?1, ?2, ?3)")
+
+/* ---- OpenTelemetry (otlp.c, migration 009) ---- */
+/* A span as received; nothing when the session has it already (a retried
+ * export). ?1 session ?2 trace ?3 span ?4 parent ?5 name ?6 start_ns ?7 end_ns
+ * ?8 status ?9 attributes ?10 raw -> id */
+DB_SQL_ENUM(OTLP_SPAN_INSERT,
+    "INSERT INTO spans (session_id, trace_id, span_id, parent_span_id, name, start_ns, end_ns, "
+    "status, attributes, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "ON CONFLICT (session_id, span_id) DO NOTHING RETURNING id")
+/* The session a stored span went to. ?1 trace ?2 span -> session_id */
+DB_SQL_ENUM(OTLP_SPAN_SESSION,
+    "SELECT session_id FROM spans WHERE trace_id = ?1 AND span_id = ?2 LIMIT 1")
+/* ?1 trace -> session_id */
+DB_SQL_ENUM(OTLP_TRACE_SESSION,
+    "SELECT session_id FROM otel_traces WHERE trace_id = ?1")
+/* ?1 trace ?2 session */
+DB_SQL_ENUM(OTLP_TRACE_REMEMBER,
+    "INSERT OR IGNORE INTO otel_traces (trace_id, session_id) VALUES (?1, ?2)")
+/* ?1 id -> status, project, thread_id, ended_at */
+DB_SQL_ENUM(OTLP_SESSION_INFO,
+    "SELECT status, project, thread_id, ended_at FROM sessions WHERE id = ?1")
+/* What the session's root invoke_agent span says: its agent (which a
+ * child span that arrived first could only guess from service.name), the
+ * name unless someone renamed it, the description where unknown.
+ * ?1 id ?2 agent ?3 description */
+DB_SQL_ENUM(OTLP_SESSION_AGENT,
+    "UPDATE sessions SET agent = ?2, "
+    "name = CASE WHEN name = '' OR name = agent THEN ?2 ELSE name END, "
+    "description = CASE WHEN description = '' THEN ?3 ELSE description END WHERE id = ?1")
+/* ?1 id ?2 prompt (system instructions) */
+DB_SQL_ENUM(OTLP_SESSION_PROMPT,
+    "UPDATE sessions SET prompt = ?2 WHERE id = ?1 AND prompt = ''")
+/* The session started when its earliest span did. ?1 id ?2 ms */
+DB_SQL_ENUM(OTLP_SESSION_STARTED,
+    "UPDATE sessions SET started_at = min(coalesce(started_at, ?2), ?2) WHERE id = ?1")
+/* A session ended when its root span did. ?1 id ?2 ms */
+DB_SQL_ENUM(OTLP_SESSION_ENDED,
+    "UPDATE sessions SET ended_at = max(?2, coalesce(started_at, ?2)) "
+    "WHERE id = ?1 AND ended_at IS NOT NULL")
+/* The latest event of a type, to skip a message repeated by the next span
+ * (each chat span carries the conversation so far). ?1 session ?2 type -> body */
+DB_SQL_ENUM(OTLP_LAST_BODY,
+    "SELECT body FROM events WHERE session_id = ?1 AND type = ?2 ORDER BY seq DESC LIMIT 1")

@@ -105,6 +105,10 @@ hres h_api_evals_list(ctx *c);
 
 /* h_tasks.c: the Work Center */
 hres h_api_tasks(ctx *c);
+
+/* h_otlp.c: OpenTelemetry OTLP/HTTP receivers */
+hres h_otlp_traces(ctx *c);
+hres h_otlp_logs(ctx *c);
 hres h_api_task_complete(ctx *c);
 hres h_page_tasks(ctx *c);
 hres h_page_task_complete(ctx *c);

@@ -50,6 +50,7 @@ typedef struct http_req {
     const char *authorization; /* raw header or NULL */
     const char *accept;        /* raw header or "" */
     const char *accept_encoding; /* raw header or "" */
+    const char *content_encoding; /* raw Content-Encoding header or "" (OTLP bodies may be gzip) */
     const char *remote_addr;
     const char *request_uri;   /* path + query as received (for next= links) */
     int         tls;           /* served over https */

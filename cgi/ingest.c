@@ -628,8 +628,8 @@ static char *event_body(const cJSON *ev)
     return s;
 }
 
-/* Insert one events row; *event_id and *seq receive its ids. */
-static int insert_event(db *d, const char *sid, const char *type, const char *client_id,
+/* See ingest.h: one events row, no status checks. */
+int ingest_event_insert(db *d, const char *sid, const char *type, const char *client_id,
                         int64_t time, const char *actor, const char *tool_call_id,
                         const char *body, int64_t now, int64_t *event_id, int64_t *seq)
 {
@@ -829,7 +829,7 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const cJSON *ori
             cJSON_AddBoolToObject(m, "final", 1);
             body = cJSON_PrintUnformatted(m);
             cJSON_Delete(m);
-            if (!body || insert_event(d, sid, "assistant_message", client_id, when, actor, NULL,
+            if (!body || ingest_event_insert(d, sid, "assistant_message", client_id, when, actor, NULL,
                                       body, now, &event_id, &seq))
                 goto dberr;
         }
@@ -872,7 +872,7 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const cJSON *ori
 
     body = event_body(ev);
     if (!body) goto dberr;
-    if (insert_event(d, sid, ev_types[t].name, client_id, when, actor, tcid, body, now,
+    if (ingest_event_insert(d, sid, ev_types[t].name, client_id, when, actor, tcid, body, now,
                      &event_id, &seq))
         goto dberr;
 

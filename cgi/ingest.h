@@ -59,6 +59,15 @@ int ingest_resolve_call(struct db *d, const char *id, const char *tool_call_id,
                         const char *client_id, const char *actor, ingest_result *res,
                         ingest_err *err);
 
+/* Insert one events row of session `sid` inside the caller's open write
+ * transaction, with the next sequence number, and no check of the session's
+ * status: for what is recorded after the fact (OTLP, otlp.c) and for
+ * ingest itself. body is the event's JSON text; tool_call_id and client_id
+ * may be NULL; times in ms. *event_id and *seq receive its ids. 0 or -1. */
+int ingest_event_insert(struct db *d, const char *sid, const char *type, const char *client_id,
+                        int64_t time, const char *actor, const char *tool_call_id,
+                        const char *body, int64_t now, int64_t *event_id, int64_t *seq);
+
 /* Is s a valid client-chosen id ([A-Za-z0-9_-]{1,64})? */
 int ingest_id_valid(const char *s);
 

@@ -25,6 +25,7 @@
 #include "notify.h"
 #include "pcache.h"
 #include "utf8.h"
+#include "otlp.h"
 #include "wgroup.h"
 
 #define MAX_WORKERS 64
@@ -214,6 +215,8 @@ static int read_request(ctx *c, FCGX_Request *fr, refusal *why)
     r->accept = FCGX_GetParam("HTTP_ACCEPT", env) ? FCGX_GetParam("HTTP_ACCEPT", env) : "";
     r->accept_encoding = FCGX_GetParam("HTTP_ACCEPT_ENCODING", env);
     if (!r->accept_encoding) r->accept_encoding = "";
+    r->content_encoding = FCGX_GetParam("HTTP_CONTENT_ENCODING", env);
+    if (!r->content_encoding) r->content_encoding = "";
     const char *https = FCGX_GetParam("HTTPS", env);
     r->tls = https && strcasecmp(https, "on") == 0;
     r->content_type = media_type(a, FCGX_GetParam("CONTENT_TYPE", env));
@@ -421,6 +424,12 @@ int main(void)
         return 1;
     }
     if (auth_init()) { fprintf(stderr, "flightdeck: libsodium failed to start\n"); return 1; }
+    /* Model prices for the cost of OpenTelemetry model calls (otlp.h). */
+    const char *prices = env_or("FLIGHTDECK_PRICES", "etc/prices.json");
+    if (otlp_prices_load(prices, err, sizeof err)) {
+        fprintf(stderr, "flightdeck: FLIGHTDECK_PRICES: %s\n", err);
+        return 1;
+    }
 
     ap.tmpl = tmpl_set_new();
     const char *dir = env_or("FLIGHTDECK_TEMPLATES", "templates");

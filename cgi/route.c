@@ -89,6 +89,10 @@ const route route_table[] = {
     { GET,  "/api/v1/sessions/{id}/evals",          PERM_READ,    ROUTE_API,              h_api_evals_list },
     { GET,  "/api/v1/tasks",                        PERM_READ,    ROUTE_API,              h_api_tasks },
     { POST, "/api/v1/tasks/{id}/complete",          PERM_INPUT,   ROUTE_API,              h_api_task_complete },
+    /* OTLP/HTTP (docs/opentelemetry.md): the paths OpenTelemetry exporters
+     * append to OTEL_EXPORTER_OTLP_ENDPOINT. */
+    { POST, "/v1/traces",                           PERM_RUNTIME, ROUTE_API,              h_otlp_traces },
+    { POST, "/v1/logs",                             PERM_RUNTIME, ROUTE_API,              h_otlp_logs },
 };
 const size_t route_count = sizeof route_table / sizeof route_table[0];
 

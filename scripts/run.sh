@@ -13,6 +13,7 @@ db="${FLIGHTDECK_DB:-var/flightdeck.db}"
 case "$db" in /*) ;; *) db="$root/$db" ;; esac
 export FLIGHTDECK_DB="$db"
 export FLIGHTDECK_TEMPLATES="${FLIGHTDECK_TEMPLATES:-$root/templates}"
+export FLIGHTDECK_PRICES="${FLIGHTDECK_PRICES:-$root/etc/prices.json}"
 mkdir -p "$FD_VAR" "$(dirname "$FLIGHTDECK_DB")"
 
 "$root/bin/flightdeck" setup

@@ -272,6 +272,7 @@ export async function startServer(opts = {}) {
     FD_APP: app,
     FLIGHTDECK_DB: dbPath,
     FLIGHTDECK_TEMPLATES: path.join(ROOT, 'templates'),
+    FLIGHTDECK_PRICES: path.join(ROOT, 'etc', 'prices.json'),
     FLIGHTDECK_DEMO: '0',
     ASAN_OPTIONS: `abort_on_error=1:detect_leaks=1:log_path=${asanLog}`,
     UBSAN_OPTIONS: `print_stacktrace=1:halt_on_error=1:log_path=${asanLog}`,
