@@ -113,7 +113,7 @@ valgrind: vg
 # `make san` (so `make test`) also builds each target with $(CC) + ASan/UBSan
 # and tests/fuzz/replay_main.c as build/san/fuzz_<t>, which tests/run.sh
 # (level fuzz) runs over the corpus and the saved crashes: no clang needed.
-FUZZ_TARGETS ?= tmpl ingest http route report share sessq utf8
+FUZZ_TARGETS ?= tmpl ingest http route report share sessq utf8 otlp
 FUZZ_SECONDS ?= 600
 FUZZ_CC      ?= clang
 FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer

@@ -24,6 +24,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { otlpLoad } from './otlp_load.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const DIR = path.resolve(process.env.BENCH_DIR || path.join(ROOT, 'var', 'bench'));
@@ -228,7 +229,7 @@ function loadgenJson(args) {
 async function main() {
   fs.mkdirSync(DIR, { recursive: true });
   const started = new Date();
-  const results = { pages: [], uncached: [], ingest: [], reference: {}, facts: {} };
+  const results = { pages: [], uncached: [], ingest: [], otlp: [], reference: {}, facts: {} };
 
   // 1. The dataset.
   log(`dataset ${DB}`);
@@ -374,6 +375,18 @@ async function main() {
     log(`ingest batch ${batch}: ${r.eps.toFixed(0)} events/s (${r.epsMin.toFixed(0)}–${r.epsMax.toFixed(0)})`);
     results.ingest.push(r);
   }
+  // 3b. OpenTelemetry: spans through POST /v1/traces (bench/otlp_load.mjs),
+  // as many exporters as runtimes above, in both encodings.
+  for (const protobuf of [false, true]) {
+    const runs = [];
+    for (let i = 0; i < RUNS; i++) runs.push(await otlpLoad({ base, token: rtToken, protobuf, conns: RUNTIMES, seconds: SECONDS }));
+    const sps = runs.map((r) => r.spans_per_s);
+    const r = { encoding: runs[0].encoding, sps: median(sps), spsMin: Math.min(...sps), spsMax: Math.max(...sps),
+      p99: median(runs.map((x) => x.p99_ms)), errors: runs.reduce((a, x) => a + x.errors, 0),
+      spansPerRequest: runs[0].spans_per_request, bytes: runs[0].bytes_per_request };
+    log(`otlp ${r.encoding}: ${r.sps.toFixed(0)} spans/s (${r.spsMin.toFixed(0)}–${r.spsMax.toFixed(0)})`);
+    results.otlp.push(r);
+  }
   results.facts.peakRss = srv.appPid ? procStatus(srv.appPid, 'VmHWM') : 0;
   results.facts.rssNow = srv.appPid ? procStatus(srv.appPid, 'VmRSS') : 0;
   await srv.stop();
@@ -484,6 +497,14 @@ function writeReport(R, started) {
     if (r.batch === 1000) { goalText = '≥ 0.7 × ref C'; ok = ratio >= 0.7 ? 'met' : '**not met**'; }
     if (r.batch === 1) { goalText = '≥ 5,000 events/s'; ok = r.eps >= 5000 ? 'met' : '**not met**'; }
     L.push(`| ${fmt(r.batch)} | ${fmt(r.eps)} (${fmt(r.epsMin)}–${fmt(r.epsMax)})${r.errors ? ` (${r.errors} errors)` : ''} | ${fmt(r.p99, 1)} | ${r.ref ? `${fmt(r.ref.eps)} (${fmt(r.ref.epsMin)}–${fmt(r.ref.epsMax)})` : '?'} | ${fmt(ratio, 2)} | ${goalText} | ${ok} |`);
+  }
+  if (R.otlp && R.otlp.length) {
+    const b100 = R.ingest.find((x) => x.batch === 100);
+    L.push('', '## OpenTelemetry ingestion', '');
+    L.push(`\`POST /v1/traces\` from ${RUNTIMES} concurrent exporters (bench/otlp_load.mjs, keep-alive), ${R.otlp[0].spansPerRequest} spans per request: ${R.otlp[0].spansPerRequest / 4} GenAI agent traces (invoke_agent > chat, execute_tool, chat with an evaluation event, message content included), each a new session. One span here becomes about three rows besides itself (events, a tool call, usage, an eval run), so the native API's events per second in batches of 100 (same run: ${b100 ? fmt(b100.eps) : '?'}) is the nearest reference.`, '');
+    L.push('| encoding | bytes per request | spans/s median (min–max) | request p99 ms |', '|---|---:|---:|---:|');
+    for (const r of R.otlp)
+      L.push(`| ${r.encoding === 'json' ? 'OTLP/JSON' : 'OTLP/protobuf'} | ${fmt(r.bytes)} | **${fmt(r.sps)}** (${fmt(r.spsMin)}–${fmt(r.spsMax)})${r.errors ? ` (${r.errors} errors)` : ''} | ${fmt(r.p99, 1)} |`);
   }
   L.push('', '## Memory and start-up', '');
   const mb = (b) => fmt(b / 2 ** 20, 1);

@@ -575,6 +575,13 @@ DB_SQL_ENUM(OTLP_SPAN_INSERT,
 /* The session a stored span went to. ?1 trace ?2 span -> session_id */
 DB_SQL_ENUM(OTLP_SPAN_SESSION,
     "SELECT session_id FROM spans WHERE trace_id = ?1 AND span_id = ?2 LIMIT 1")
+/* A stored span's parent, and whether it is an agent's span (invoke_agent,
+ * by attribute or, from older instrumentations, by name). ?1 trace ?2 span
+ * -> parent_span_id, is_agent */
+DB_SQL_ENUM(OTLP_SPAN_PARENT,
+    "SELECT parent_span_id, coalesce(json_extract(attributes, '$.\"gen_ai.operation.name\"') = "
+    "'invoke_agent', name = 'invoke_agent' OR name LIKE 'invoke\\_agent %' ESCAPE '\\') "
+    "FROM spans WHERE trace_id = ?1 AND span_id = ?2 LIMIT 1")
 /* ?1 trace -> session_id */
 DB_SQL_ENUM(OTLP_TRACE_SESSION,
     "SELECT session_id FROM otel_traces WHERE trace_id = ?1")

@@ -15,6 +15,7 @@
 #include "ingest.h"
 #include "lifecycle.h"
 #include "pb.h"
+#include "utf8.h"
 
 /* ------------------------------------------------------------ wire format */
 
@@ -184,6 +185,12 @@ cJSON *otlp_decode(otlp_signal s, int protobuf, const char *body, size_t n, char
     if (!cJSON_IsObject(j)) {
         cJSON_Delete(j);
         snprintf(why, whyn, "the body must be a JSON object");
+        return NULL;
+    }
+    /* As the protobuf decoder requires of its strings. */
+    if (!utf8_json_valid(j)) {
+        cJSON_Delete(j);
+        snprintf(why, whyn, "the body holds text that is not UTF-8");
         return NULL;
     }
     return j;
@@ -518,6 +525,20 @@ static cJSON *attrs_plain(const cJSON *list)
     return o;
 }
 
+/* Copy src into dst (n bytes), cut at a character boundary when it does
+ * not fit: a name cut inside a UTF-8 sequence would be refused, or stored
+ * broken. NULL copies as "". */
+static void copy_cut(char *dst, size_t n, const char *src)
+{
+    size_t k = src ? strlen(src) : 0;
+    if (k >= n) {
+        k = n - 1;
+        while (k > 0 && ((unsigned char)src[k] & 0xC0) == 0x80) k--;
+    }
+    if (k) memcpy(dst, src, k);
+    dst[k] = '\0';
+}
+
 /* A string attribute, or NULL. */
 static const char *astr(const cJSON *attrs, const char *k)
 {
@@ -758,6 +779,38 @@ static int key_session(req *r, int i)
     return sess_add(r, id, "", -1, i);
 }
 
+/* Is there an invoke_agent span above span i (its parent, the parent's
+ * parent, ...), in this request or stored? 1, 0 (none as far as the
+ * chain is known), -1 on error. */
+static int agent_above(req *r, int i)
+{
+    const span_rec *s = &r->spans[i];
+    char parent[17];
+    snprintf(parent, sizeof parent, "%s", s->parent);
+    for (int hops = 0; parent[0] && hops < 256; hops++) {
+        int k = find_span(r, s->trace, parent);
+        if (k >= 0 && !r->spans[k].rejected) {
+            if (strcmp(r->spans[k].op, "invoke_agent") == 0) return 1;
+            snprintf(parent, sizeof parent, "%s", r->spans[k].parent);
+            continue;
+        }
+        sqlite3_stmt *st = db_stmt(r->d, SQL_OTLP_SPAN_PARENT);
+        if (!st) return -1;
+        db_bind_text(st, 1, s->trace);
+        db_bind_text(st, 2, parent);
+        int rc = db_step(st);
+        int agent = rc == SQLITE_ROW && sqlite3_column_int(st, 1);
+        if (rc == SQLITE_ROW)
+            snprintf(parent, sizeof parent, "%s", sqlite3_column_type(st, 0) == SQLITE_NULL ? ""
+                                                  : (const char *)sqlite3_column_text(st, 0));
+        sqlite3_reset(st);
+        if (rc == SQLITE_DONE) return 0;
+        if (rc != SQLITE_ROW) return -1;
+        if (agent) return 1;
+    }
+    return 0;
+}
+
 /* Decide span i's session (and whether it is a called agent). 0 or -1. */
 static int resolve(req *r, int i, int depth)
 {
@@ -777,8 +830,17 @@ static int resolve(req *r, int i, int depth)
         const char *pconv = r->sess[parent].conv;
         int own = s->conv && strcmp(s->conv, pconv) != 0;
         if (strcmp(s->op, "invoke_agent") == 0) {
-            /* An agent called from another session's span: its own session
-             * (by its own conversation when it has a different one). */
+            int above = agent_above(r, i);
+            if (above < 0) return -1;
+            if (!above && !own) {
+                /* Under spans that are not an agent's (an HTTP server span):
+                 * the root agent of its parent's session. */
+                s->sess = parent;
+                s->ends = 1;
+                return 0;
+            }
+            /* An agent called from another agent: its own session (by its
+             * own conversation when it has a different one). */
             char id[INGEST_ID_MAX + 1];
             if (own) conv_session_id(s->conv, id, sizeof id);
             else snprintf(id, sizeof id, "agent_%s_%s", s->trace, s->id);
@@ -1136,8 +1198,9 @@ static int act_call(req *r, const char *sid, const span_rec *s, int agent, const
     char state[24];
     int f = call_state(r, sid, tcid, state);
     if (f <= 0) return f; /* recorded before: nothing to add */
-    const char *tool = agent ? astr(s->attrs, "gen_ai.agent.name") : astr(s->attrs, "gen_ai.tool.name");
-    if (!tool) tool = s->name;
+    const char *tool_attr = agent ? astr(s->attrs, "gen_ai.agent.name") : astr(s->attrs, "gen_ai.tool.name");
+    char tool[201];
+    copy_cut(tool, sizeof tool, tool_attr ? tool_attr : s->name);
     cJSON *args = agent ? messages_attr(s->attrs, "gen_ai.input.messages")
                         : json_attr(s->attrs, "gen_ai.tool.call.arguments");
     if (!args) args = cJSON_CreateObject();
@@ -1409,18 +1472,18 @@ static int sess_ensure(req *r, int k, const cJSON *res_attrs, const char *agent,
     cJSON_AddStringToObject(in, "trigger_source", "opentelemetry");
     /* Names are cut to what the API accepts (the validator refuses more). */
     char a[201], n[501], e[101], th[256], svc[201];
-    snprintf(a, sizeof a, "%s", agent ? agent : service ? service : "");
-    snprintf(n, sizeof n, "%s", name ? name : a);
+    copy_cut(a, sizeof a, agent ? agent : service);
+    copy_cut(n, sizeof n, name ? name : a);
     cJSON_AddStringToObject(in, "agent", a);
     cJSON_AddStringToObject(in, "name", n);
-    if (env) { snprintf(e, sizeof e, "%s", env); cJSON_AddStringToObject(in, "env", e); }
-    if (s->conv[0]) { snprintf(th, sizeof th, "%s", s->conv); cJSON_AddStringToObject(in, "thread_id", th); }
+    if (env) { copy_cut(e, sizeof e, env); cJSON_AddStringToObject(in, "env", e); }
+    if (s->conv[0]) { copy_cut(th, sizeof th, s->conv); cJSON_AddStringToObject(in, "thread_id", th); }
     if (s->caller >= 0) {
         cJSON_AddStringToObject(in, "parent_session_id", r->sess[s->caller].id);
         cJSON_AddStringToObject(in, "parent_tool_call_id", s->caller_call);
     }
     cJSON *meta = cJSON_AddObjectToObject(in, "metadata");
-    if (service) { snprintf(svc, sizeof svc, "%s", service); cJSON_AddStringToObject(meta, "service.name", svc); }
+    if (service) { copy_cut(svc, sizeof svc, service); cJSON_AddStringToObject(meta, "service.name", svc); }
     char id_out[INGEST_ID_MAX + 1];
     ingest_err err;
     memset(&err, 0, sizeof err);
@@ -1445,13 +1508,20 @@ static int sess_apply(req *r, int k)
     char status[16], project[101];
     int64_t ended_at = 0;
     size_t mine = 0;
+    int e_refused = 0;
     for (size_t i = 0; i < r->nspans; i++)
         if (!r->spans[i].rejected && (r->spans[i].sess == k || r->spans[i].caller == k)) mine++;
     if (!mine) return 0;
     if (db_begin(r->d)) return -1;
+    /* An agent called from a session that took nothing (canceled, another
+     * project): a canceled session starts no new call, so neither. */
+    if (sr->caller >= 0 && r->sess[sr->caller].rejected) {
+        reject(r, 0, "session %.64s took nothing, so neither does the agent it called", r->sess[sr->caller].id);
+        e_refused = 1;
+    }
     const char *root_agent =
         strcmp(first->op, "invoke_agent") == 0 ? astr(first->attrs, "gen_ai.agent.name") : NULL;
-    int e = sess_ensure(r, k, first->resource, root_agent, root_agent, status, project, &ended_at);
+    int e = e_refused ? 1 : sess_ensure(r, k, first->resource, root_agent, root_agent, status, project, &ended_at);
     if (e < 0) goto fail;
     if (e == 0 && strcmp(status, "canceled") == 0) {
         reject(r, 0, "session %.64s was canceled; it takes nothing more", sr->id);
@@ -1471,7 +1541,6 @@ static int sess_apply(req *r, int k)
     action *acts = NULL;
     size_t nacts = 0, cap = 0, order = 0;
     int64_t earliest = 0;
-    int64_t latest_start = 0;
     for (size_t i = 0; i < r->nspans; i++) {
         span_rec *s = &r->spans[i];
         if (s->rejected || s->sess != k) continue;
@@ -1480,7 +1549,6 @@ static int sess_apply(req *r, int k)
         s->dup = x;
         if (s->dup) continue;
         if (!earliest || s->start_ns < earliest) earliest = s->start_ns;
-        if (s->start_ns > latest_start) latest_start = s->start_ns;
         if (s->conv) {
             sqlite3_stmt *st = db_stmt(r->d, SQL_OTLP_TRACE_REMEMBER);
             if (!st) goto fail_acts;
@@ -1532,14 +1600,7 @@ static int sess_apply(req *r, int k)
     }
     qsort(acts, nacts, sizeof *acts, action_cmp);
 
-    /* A finished session that gets a span begun after its end continues
-     * (a new turn of the conversation); late spans of the last turn do not
-     * reopen it. */
-    if ((strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0) && latest_start &&
-        latest_start / 1000000 > ended_at) {
-        if (lifecycle_apply(r->d, sr->id, LC_CONTINUE, r->actor, "new spans", NULL, status) != LC_OK)
-            goto fail_acts;
-    } else if (strcmp(status, "pending") == 0 && earliest) {
+    if (strcmp(status, "pending") == 0 && earliest) {
         if (lifecycle_apply(r->d, sr->id, LC_START, r->actor, NULL, NULL, status) != LC_OK)
             goto fail_acts;
     }
@@ -1556,14 +1617,21 @@ static int sess_apply(req *r, int k)
         char tcid[132];
         int agent = strcmp(s->op, "invoke_agent") == 0;
         int rc = 0;
+        /* A finished session that gets a span begun after its end continues
+         * (a new turn of the conversation; one export may hold several);
+         * late spans of the turn that ended do not reopen it. */
+        if ((strcmp(status, "completed") == 0 || strcmp(status, "failed") == 0) &&
+            s->start_ns / 1000000 > ended_at &&
+            lifecycle_apply(r->d, sr->id, LC_CONTINUE, r->actor, "new spans", NULL, status) != LC_OK)
+            goto fail_acts;
         switch (acts[a].k) {
         case A_USER:
             if (agent && s->ends) {
                 const char *an = astr(s->attrs, "gen_ai.agent.name");
                 const char *desc = astr(s->attrs, "gen_ai.agent.description");
                 char an_c[201], desc_c[1024];
-                snprintf(an_c, sizeof an_c, "%s", an ? an : "");
-                snprintf(desc_c, sizeof desc_c, "%s", desc ? desc : "");
+                copy_cut(an_c, sizeof an_c, an);
+                copy_cut(desc_c, sizeof desc_c, desc);
                 sqlite3_stmt *st = an ? db_stmt(r->d, SQL_OTLP_SESSION_AGENT) : NULL;
                 if (st) {
                     db_bind_text(st, 1, sr->id);
@@ -1607,26 +1675,25 @@ static int sess_apply(req *r, int k)
         }
         case A_END: {
             lc_action la = s->code == 2 ? LC_FAIL : LC_COMPLETE;
-            if (la == LC_FAIL) {
-                const char *cat, *msg;
-                span_error(s, &cat, &msg);
-                sqlite3_stmt *st = db_stmt(r->d, SQL_SESSION_SET_ERROR);
-                if (!st) { rc = -1; break; }
-                db_bind_text(st, 1, sr->id);
-                db_bind_text(st, 2, msg);
-                db_bind_text(st, 3, s->name);
-                if ((rc = db_exec(st))) break;
-            }
+            const char *cat = NULL, *msg = NULL;
+            if (la == LC_FAIL) span_error(s, &cat, &msg);
             /* Refused (paused, or ended already): the status stays. */
-            lc_result lr = lifecycle_apply(r->d, sr->id, la, r->actor, NULL, NULL, status);
+            lc_result lr = lifecycle_apply(r->d, sr->id, la, r->actor, msg, NULL, status);
             if (lr == LC_DB_ERROR || lr == LC_NOT_FOUND) { rc = -1; break; }
-            if (lr == LC_OK) {
-                sqlite3_stmt *st = db_stmt(r->d, SQL_OTLP_SESSION_ENDED);
-                if (!st) { rc = -1; break; }
-                db_bind_text(st, 1, sr->id);
-                sqlite3_bind_int64(st, 2, s->end_ns / 1000000);
-                rc = db_exec(st);
-            }
+            if (lr != LC_OK) break;
+            sqlite3_stmt *st = db_stmt(r->d, SQL_OTLP_SESSION_ENDED);
+            if (!st) { rc = -1; break; }
+            db_bind_text(st, 1, sr->id);
+            sqlite3_bind_int64(st, 2, s->end_ns / 1000000);
+            if ((rc = db_exec(st))) break;
+            ended_at = s->end_ns / 1000000;
+            st = db_stmt(r->d, SQL_SESSION_SET_ERROR);
+            if (!st) { rc = -1; break; }
+            /* A turn that succeeds clears the error of one that failed. */
+            db_bind_text(st, 1, sr->id);
+            db_bind_text(st, 2, la == LC_FAIL ? msg : "");
+            db_bind_text(st, 3, la == LC_FAIL ? s->name : "");
+            rc = db_exec(st);
             break;
         }
         }
@@ -1748,6 +1815,19 @@ static const char *severity_of(const cJSON *rec)
     return "info";
 }
 
+/* A log record's trace or span id, as hex_id, but all zeros is "none": a
+ * record written outside any span may carry zero ids. */
+static int log_id(const cJSON *v, size_t bytes, char *out)
+{
+    int rc = hex_id(v, bytes, out);
+    if (rc < 0 && cJSON_IsString(v) && strlen(v->valuestring) == bytes * 2 &&
+        strspn(v->valuestring, "0") == bytes * 2) {
+        out[0] = '\0';
+        return 1;
+    }
+    return rc;
+}
+
 typedef struct log_rec {
     const cJSON *raw;
     const cJSON *resource;
@@ -1795,8 +1875,8 @@ int otlp_logs_apply(struct db *d, const cJSON *root, const char *actor, otlp_all
                 char trace[33], span[17], id[INGEST_ID_MAX + 1], conv[256] = "";
                 cJSON *attrs = cJSON_IsObject(x) ? attrs_plain(get(x, "attributes")) : NULL;
                 const char *cv = attrs ? astr(attrs, "gen_ai.conversation.id") : NULL;
-                int tr = cJSON_IsObject(x) ? hex_id(get(x, "traceId"), 16, trace) : -1;
-                int sp = cJSON_IsObject(x) ? hex_id(get(x, "spanId"), 8, span) : -1;
+                int tr = cJSON_IsObject(x) ? log_id(get(x, "traceId"), 16, trace) : -1;
+                int sp = cJSON_IsObject(x) ? log_id(get(x, "spanId"), 8, span) : -1;
                 if (!cJSON_IsObject(x) || tr < 0 || sp < 0) {
                     cJSON_Delete(attrs);
                     l->rejected = 1;
@@ -1857,7 +1937,7 @@ int otlp_logs_apply(struct db *d, const cJSON *root, const char *actor, otlp_all
             if (ev && strcmp(ev, "gen_ai.evaluation.result") == 0) {
                 cJSON *attrs = attrs_plain(get(l->raw, "attributes"));
                 char span[17];
-                hex_id(get(l->raw, "spanId"), 8, span);
+                log_id(get(l->raw, "spanId"), 8, span);
                 x = attrs ? put_eval(&r, r.sess[k].id, attrs, ms, span) : -1;
                 cJSON_Delete(attrs);
             } else {

@@ -302,6 +302,62 @@ describe('OpenTelemetry (OTLP/HTTP) ingestion', () => {
     assert.deepEqual(lc, ['start', 'complete', 'continue', 'complete']);
   });
 
+  it('two turns of a conversation in one export: the second continues the session and decides its end', async () => {
+    const one_ = agentTrace('c5', { conv: 'conv-2t' });
+    const two = agentTrace('c6', { conv: 'conv-2t', at: 5000, fail: true });
+    const r = await post('/v1/traces', traceRequest([...two.spans, ...one_.spans]));
+    assert.deepEqual(r.json, {});
+    const s = one("SELECT status, ended_at, error_message, prompt_tokens FROM sessions WHERE id = 'conv_conv-2t'");
+    assert.deepEqual(s, { status: 'failed', ended_at: 1763800006000, error_message: 'agent crashed', prompt_tokens: 6000 });
+    const lc = rows("SELECT body FROM events WHERE session_id = 'conv_conv-2t' AND type = 'lifecycle' ORDER BY seq").map((e) => JSON.parse(e.body).action);
+    assert.deepEqual(lc, ['start', 'complete', 'continue', 'fail']);
+    // And a later turn that succeeds clears the error.
+    const three = agentTrace('c7', { conv: 'conv-2t', at: 9000 });
+    await post('/v1/traces', encodeTraces(traceRequest(three.spans)));
+    assert.deepEqual(one("SELECT status, error_message FROM sessions WHERE id = 'conv_conv-2t'"), { status: 'completed', error_message: '' });
+  });
+
+  it('an agent invoked inside an HTTP server span is its conversation\'s root agent, not a sub-agent', async () => {
+    for (const [tag, together] of [['c8', false], ['ca', true]]) {
+      const t = agentTrace(tag);
+      const http = { traceId: t.ids.trace, spanId: `00000000000000${tag}`, name: 'POST /chat', kind: 2,
+        startTimeUnixNano: ns(-5), endTimeUnixNano: ns(1005), attributes: [str('http.request.method', 'POST')] };
+      const spans = t.spans.map((s) => (s.spanId === t.ids.root ? { ...s, parentSpanId: http.spanId } : s));
+      if (together) {
+        await post('/v1/traces', traceRequest([...spans, http]));
+      } else {
+        // The HTTP span ends last, and comes in a later export.
+        await post('/v1/traces', traceRequest(spans));
+        await post('/v1/traces', traceRequest([http]));
+      }
+      const s = one(`SELECT status, agent FROM sessions WHERE id = 'conv_conv-${tag}'`);
+      assert.deepEqual(s, { status: 'completed', agent: 'WeatherBot' }, tag);
+      assert.equal(one(`SELECT count(*) AS n FROM spans WHERE session_id = 'conv_conv-${tag}'`).n, 5, 'the HTTP span joins its trace\'s conversation');
+      assert.equal(one(`SELECT count(*) AS n FROM tool_calls WHERE session_id = 'conv_conv-${tag}' AND kind = 'agent'`).n, 0);
+    }
+    assert.equal(one("SELECT count(*) AS n FROM sessions WHERE id LIKE 'agent\\_%' ESCAPE '\\'").n, 0, 'no sub-agent session');
+  });
+
+  it('cuts long names at a character boundary; refuses JSON that is not UTF-8; zero ids on a log mean none', async () => {
+    const t = agentTrace('c9');
+    const r = await post('/v1/traces', traceRequest(t.spans.slice(0, 1), { service: 'é'.repeat(300) }));
+    assert.deepEqual(r.json, {});
+    const s = one("SELECT agent, json_extract(metadata, '$.\"service.name\"') AS svc FROM sessions WHERE id = 'conv_conv-c9'");
+    assert.equal(s.agent, 'é'.repeat(100), '200 bytes, whole characters');
+    assert.equal(s.svc, 'é'.repeat(100));
+
+    const body = Buffer.concat([Buffer.from('{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}}]}}]}')]);
+    const bad = await post('/v1/traces', body, { type: 'application/json' });
+    assert.equal(bad.status, 400);
+    assert.match(bad.json.message, /not UTF-8/);
+
+    const logs = { resourceLogs: [{ scopeLogs: [{ logRecords: [{ timeUnixNano: ns(1), body: { stringValue: 'zero ids' },
+      traceId: '0'.repeat(32), spanId: '0'.repeat(16), attributes: [str('gen_ai.conversation.id', 'conv-c9')] }] }] }] };
+    const lr = await post('/v1/logs', logs);
+    assert.deepEqual(lr.json, {});
+    assert.equal(one("SELECT body FROM logs WHERE session_id = 'conv_conv-c9'").body, 'zero ids');
+  });
+
   it('a failed tool and a failed root span make a failed tool call and a failed session', async () => {
     const t = agentTrace('c1', { fail: true, toolFail: true });
     await post('/v1/traces', encodeTraces(traceRequest(t.spans)));
@@ -357,6 +413,13 @@ describe('OpenTelemetry (OTLP/HTTP) ingestion', () => {
     assert.equal(one("SELECT count(*) AS n FROM events WHERE session_id = 'conv_conv-e1'").n, before);
     assert.equal(one("SELECT status FROM sessions WHERE id = 'conv_conv-e1'").status, 'canceled');
     assert.equal(one("SELECT status FROM sessions WHERE id = 'conv_conv-e2'").status, 'completed');
+
+    // An agent called under the canceled session's root is refused with it.
+    const sub = { traceId: t.ids.trace, spanId: '00000000000000e9', parentSpanId: t.ids.root, name: 'invoke_agent Helper',
+      startTimeUnixNano: ns(100), endTimeUnixNano: ns(200), attributes: [str('gen_ai.operation.name', 'invoke_agent'), str('gen_ai.agent.name', 'Helper')] };
+    const r2 = await post('/v1/traces', traceRequest([sub]));
+    assert.equal(r2.json.partialSuccess.rejectedSpans, '1');
+    assert.equal(one(`SELECT count(*) AS n FROM sessions WHERE id = 'agent_${t.ids.trace}_00000000000000e9'`).n, 0);
   });
 
   it('maps log records: to the conversation or the trace; evaluation events become eval runs; records with neither are rejected', async () => {

@@ -172,7 +172,8 @@ static void full_session(const char *id, const char *end)
                   "\"name\":\"n\",\"start\":1700000000000,\"end\":1700000000001},"
                   "{\"id\":\"k6\",\"type\":\"tool_call\",\"tool_call_id\":\"m1\",\"tool\":\"ask\","
                   "\"kind\":\"manual\"}]}");
-    /* Artifacts, eval runs and share links come through other modules:
+    /* Artifacts, eval runs, share links and the OTLP trace map come through
+     * other modules:
      * put one of each in directly. */
     char sql[1024];
     snprintf(sql, sizeof sql,
@@ -180,10 +181,11 @@ static void full_session(const char *id, const char *end)
              "VALUES ('art_%s', '%s', 'report.txt', 2, X'6869', 1);"
              "INSERT INTO eval_runs (session_id, eval_id, state, created_at) "
              "VALUES ('%s', 'accuracy', 'success', 1);"
+             "INSERT INTO otel_traces (trace_id, session_id) VALUES ('trace-of-%s', '%s');"
              "INSERT OR IGNORE INTO users (username, password_hash, created_at) "
              "VALUES ('sharer', 'x', 1);"
              "INSERT INTO share_links (session_id, created_by, created_at, expires_at) "
-             "SELECT '%s', id, 1, 2 FROM users WHERE username = 'sharer';", id, id, id, id);
+             "SELECT '%s', id, 1, 2 FROM users WHERE username = 'sharer';", id, id, id, id, id, id);
     exec_sql(sql);
     if (!strcmp(end, "completed")) {
         /* Answer the manual call, so this one also has a resolved task. */
