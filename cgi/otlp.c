@@ -1680,13 +1680,19 @@ static int sess_apply(req *r, int k)
             /* Refused (paused, or ended already): the status stays. */
             lc_result lr = lifecycle_apply(r->d, sr->id, la, r->actor, msg, NULL, status);
             if (lr == LC_DB_ERROR || lr == LC_NOT_FOUND) { rc = -1; break; }
-            if (lr != LC_OK) break;
+            /* Ended already, by a span taken for the root that was not (a
+             * called agent whose caller had not arrived): the real root
+             * still moves the end. */
+            int later = lr == LC_REFUSED && lifecycle_is_terminal(status) &&
+                        strcmp(status, "canceled") != 0 && s->end_ns / 1000000 > ended_at;
+            if (lr != LC_OK && !later) break;
             sqlite3_stmt *st = db_stmt(r->d, SQL_OTLP_SESSION_ENDED);
             if (!st) { rc = -1; break; }
             db_bind_text(st, 1, sr->id);
             sqlite3_bind_int64(st, 2, s->end_ns / 1000000);
             if ((rc = db_exec(st))) break;
             ended_at = s->end_ns / 1000000;
+            if (lr != LC_OK) break;
             st = db_stmt(r->d, SQL_SESSION_SET_ERROR);
             if (!st) { rc = -1; break; }
             /* A turn that succeeds clears the error of one that failed. */
