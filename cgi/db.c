@@ -474,7 +474,10 @@ cJSON *db_row_json(sqlite3_stmt *st)
         switch (sqlite3_column_type(st, i)) {
         case SQLITE_INTEGER: v = cJSON_CreateNumber((double)sqlite3_column_int64(st, i)); break;
         case SQLITE_FLOAT:   v = cJSON_CreateNumber(sqlite3_column_double(st, i)); break;
-        case SQLITE_NULL:    v = cJSON_CreateNull(); break;
+        case SQLITE_NULL:
+            v = cJSON_CreateNull();
+            if (len > 5 && strcmp(name + len - 5, "_json") == 0) len -= 5; /* NULL as null, same key */
+            break;
         default: {
             const char *text = (const char *)sqlite3_column_text(st, i);
             if (len > 5 && strcmp(name + len - 5, "_json") == 0) {

@@ -441,7 +441,7 @@ DB_SQL_ENUM(USAGE_BY_MODEL,
     "FROM events WHERE session_id = ?1 AND type = 'usage' GROUP BY 1 ORDER BY 5 DESC LIMIT 100")
 /* Spans by start. ?1 session ?2 limit */
 DB_SQL_ENUM(SPAN_LIST,
-    "SELECT span_id, parent_span_id, trace_id, name, start_ns, end_ns, status, attributes "
+    "SELECT span_id, parent_span_id, trace_id, name, start_ns, end_ns, status, attributes, raw "
     "FROM spans WHERE session_id = ?1 ORDER BY start_ns, id LIMIT ?2")
 /* Tool calls by start (the waterfall when no spans were sent). ?1 session ?2 limit */
 DB_SQL_ENUM(TOOLCALL_TIMELINE,

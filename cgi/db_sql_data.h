@@ -64,7 +64,8 @@ DB_SQL_ENUM(SESSION_TOUCH,
 DB_SQL_ENUM(TRACE_SPANS,
     "SELECT span_id, parent_span_id, trace_id, name, " SQL_RFC3339("(start_ns / 1000000)") " AS \"start\", "
     SQL_RFC3339("(end_ns / 1000000)") " AS \"end\", end_ns - start_ns AS duration, status, "
-    "attributes AS attributes_json FROM spans WHERE session_id = ?1 ORDER BY start_ns, id LIMIT ?2")
+    "attributes AS attributes_json, raw AS otlp_json FROM spans WHERE session_id = ?1 "
+    "ORDER BY start_ns, id LIMIT ?2")
 /* The conversation only (include=messages). ?1 session ?2 limit */
 DB_SQL_ENUM(EVENT_LIST_MESSAGES,
     "SELECT id, seq, type, client_id, " SQL_RFC3339("time") " AS time, actor, tool_call_id, "

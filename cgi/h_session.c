@@ -561,6 +561,8 @@ static int build_trace(const detail *d, cJSON *v)
             cJSON_AddStringToObject(o, "duration_text", t);
             cJSON_AddStringToObject(o, "status", r->status);
             if (strcmp(col_text(st, 7), "{}")) add_pretty(o, "attributes_pretty", col_text(st, 7));
+            /* A span received over OTLP, as it came (docs/opentelemetry.md). */
+            if (!is_null(st, 8)) add_pretty(o, "otlp_pretty", col_text(st, 8));
             cJSON_AddItemToArray(spans, o);
         } else {
             r->id = arena_strdup(c->a, col_text(st, 0));

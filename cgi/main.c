@@ -43,6 +43,20 @@
 #define HEAVY_MAX  2
 static sem_t heavy;
 
+/* Is the request about to be read heavy (see HEAVY_BODY)? A gzip or
+ * protobuf body (OTLP) grows when it is decoded: eight times the bar's
+ * worth of it is already as heavy as a JSON body of HEAVY_BODY. */
+static int request_is_heavy(FCGX_ParamArray env)
+{
+    const char *cl = FCGX_GetParam("CONTENT_LENGTH", env);
+    unsigned long long n = cl ? strtoull(cl, NULL, 10) : 0;
+    const char *ce = FCGX_GetParam("HTTP_CONTENT_ENCODING", env);
+    const char *ct = FCGX_GetParam("CONTENT_TYPE", env);
+    int dense = (ce && *ce && strcasecmp(ce, "identity") != 0) ||
+                (ct && strncasecmp(ct, "application/x-protobuf", 22) == 0);
+    return n > (dense ? HEAVY_BODY / 8 : HEAVY_BODY);
+}
+
 /* libfcgi's own threaded example serializes accept(); so do we. Only the
  * accept is serialized, never the handling. */
 static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -316,8 +330,7 @@ static void *worker_run(void *arg)
         pthread_mutex_unlock(&accept_lock);
         if (rc < 0) break;
         atomic_fetch_add(&active_requests, 1);
-        const char *cl = FCGX_GetParam("CONTENT_LENGTH", fr.envp);
-        int is_heavy = cl && strtoull(cl, NULL, 10) > HEAVY_BODY;
+        int is_heavy = request_is_heavy(fr.envp);
         if (is_heavy) sem_wait(&heavy);
         reopen_if_writable(w->ap->db_path);
         pthread_rwlock_rdlock(&db_gate);
@@ -339,10 +352,11 @@ static void *worker_run(void *arg)
         db_request_end(d);
         write_response(&c, &fr);
         FCGX_Finish_r(&fr);
-        /* A large request (a batch of a thousand events, a big page) leaves
-         * megabytes the allocator would keep for this thread; give them
-         * back, so the process stays small between bursts. */
-        int big = c.req.body_len > TRIM_AFTER_BYTES || c.resp.body.len > TRIM_AFTER_BYTES * 4;
+        /* A large request (a batch of a thousand events, a big page, an
+         * OTLP export) leaves megabytes the allocator would keep for this
+         * thread; give them back, so the process stays small between bursts. */
+        int big = c.req.body_len > TRIM_AFTER_BYTES || c.resp.body.len > TRIM_AFTER_BYTES * 4 ||
+                  (is_heavy && ctx_is_otlp(&c));
         ctx_end(&c);
         if (big) malloc_trim(0);
         if (is_heavy) sem_post(&heavy);

@@ -681,29 +681,34 @@ static void conv_session_id(const char *conv, char *out, size_t n)
     snprintf(out, n, "conv_%s", hex);
 }
 
-/* A stored session's conversation (thread_id): 0, 1 when absent, -1. */
-static int stored_conv(req *r, const char *id, char *conv, size_t n)
-{
-    sqlite3_stmt *st = db_stmt(r->d, SQL_OTLP_SESSION_INFO);
-    if (!st) return -1;
-    db_bind_text(st, 1, id);
-    int rc = db_step(st);
-    if (rc == SQLITE_ROW) snprintf(conv, n, "%s", (const char *)sqlite3_column_text(st, 2));
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
-}
-
-/* A one-column lookup (span's or trace's session) into out: 0 found, 1 not, -1. */
-static int lookup1(req *r, db_sql_id q, const char *a, const char *b, char *out, size_t n)
+/* Column `col` (text) of the first row of statement q bound to a (and b
+ * when not NULL), into out (n bytes): 0 found, 1 no row, -1 on error. */
+static int lookup_text(req *r, db_sql_id q, const char *a, const char *b, int col, char *out,
+                       size_t n)
 {
     sqlite3_stmt *st = db_stmt(r->d, q);
     if (!st) return -1;
     db_bind_text(st, 1, a);
     if (b) db_bind_text(st, 2, b);
     int rc = db_step(st);
-    if (rc == SQLITE_ROW) snprintf(out, n, "%s", (const char *)sqlite3_column_text(st, 0));
+    if (rc == SQLITE_ROW) {
+        const char *v = (const char *)sqlite3_column_text(st, col);
+        snprintf(out, n, "%s", v ? v : "");
+    }
     sqlite3_reset(st);
     return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+}
+
+/* A one-column lookup (span's or trace's session): as lookup_text. */
+static int lookup1(req *r, db_sql_id q, const char *a, const char *b, char *out, size_t n)
+{
+    return lookup_text(r, q, a, b, 0, out, n);
+}
+
+/* A stored session's conversation (thread_id): 0, 1 when absent, -1. */
+static int stored_conv(req *r, const char *id, char *conv, size_t n)
+{
+    return lookup_text(r, SQL_OTLP_SESSION_INFO, id, NULL, 2, conv, n);
 }
 
 /* The session of a stored span (trace, span id), added to the list. Index,
@@ -1150,14 +1155,7 @@ static int act_usage(req *r, const char *sid, const span_rec *s)
 /* A tool call's state: 0 found (state in out), 1 none, -1 error. */
 static int call_state(req *r, const char *sid, const char *tcid, char out[24])
 {
-    sqlite3_stmt *st = db_stmt(r->d, SQL_TOOLCALL_STATE);
-    if (!st) return -1;
-    db_bind_text(st, 1, sid);
-    db_bind_text(st, 2, tcid);
-    int rc = db_step(st);
-    if (rc == SQLITE_ROW) snprintf(out, 24, "%s", (const char *)sqlite3_column_text(st, 0));
-    sqlite3_reset(st);
-    return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
+    return lookup_text(r, SQL_TOOLCALL_STATE, sid, tcid, 0, out, 24);
 }
 
 /* A JSON attribute value: a string holding JSON is parsed, else the value

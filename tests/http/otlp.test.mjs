@@ -115,11 +115,18 @@ describe('OpenTelemetry (OTLP/HTTP) ingestion', () => {
     const api = await srv.api('GET', '/api/v1/sessions/conv_conv-a1?include=trace,evals', { token: viewer });
     assert.equal(api.status, 200);
     assert.equal(api.json.status, 'completed');
+    const rootSpan = api.json.trace.find((x) => x.span_id === t.ids.root);
+    assert.equal(rootSpan.attributes['gen_ai.agent.name'], 'WeatherBot');
+    assert.equal(rootSpan.otlp.name, 'invoke_agent WeatherBot', 'the span as received');
+    assert.equal(rootSpan.otlp.resource.attributes[0].key, 'service.name');
+    assert.equal(api.json.evals.length, 1);
     const page = await web.get('/sessions/conv_conv-a1?tab=trace');
     assert.equal(page.status, 200);
     const html = htmlDecode(page.text);
     assert.match(html, /invoke_agent WeatherBot/);
     assert.match(html, /execute_tool get_weather/);
+    assert.match(html, /As received \(OTLP\)/);
+    assert.match(html, /"scope":\s*\{[^}]*"name":\s*"test.genai"/, 'the raw span with its scope');
   });
 
   it('takes the same trace in protobuf with uppercase ids and records the same thing', async () => {

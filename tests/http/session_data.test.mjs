@@ -777,11 +777,11 @@ describe('session data API', () => {
         {
           span_id: 's1', parent_span_id: null, trace_id: 't1', name: 'root-span',
           start: '2025-03-04T05:06:07.000Z', end: '2025-03-04T05:06:08.500Z', duration: 1500000000,
-          status: 'ok', attributes: { k: 'v' },
+          status: 'ok', attributes: { k: 'v' }, otlp: null,
         },
         {
           span_id: 's2', parent_span_id: 's1', trace_id: 't1', name: 'child-span',
-          start: '2025-03-04T05:06:07.250Z', end: null, duration: null, status: 'unset', attributes: {},
+          start: '2025-03-04T05:06:07.250Z', end: null, duration: null, status: 'unset', attributes: {}, otlp: null,
         },
       ]);
       assert.deepEqual(s.logs, (await srv.api('GET', `/api/v1/sessions/${root}/logs`, { token: admin })).json.data);
