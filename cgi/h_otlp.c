@@ -17,7 +17,7 @@
 
 typedef struct otlp_job {
     otlp_signal      sig;
-    const cJSON     *in;
+    cJSON           *in;
     const char      *actor;
     const principal *who;
     otlp_result      res;

@@ -589,8 +589,8 @@ static int op_is_inference(const char *op)
 typedef struct span_rec {
     const cJSON *raw;        /* the span in the request */
     const cJSON *resource;   /* its resource's attributes (plain) */
-    const cJSON *res_raw;    /* its resource and scope, for the raw copy */
-    const cJSON *scope_raw;
+    const char  *res_txt;    /* its resource and scope as JSON text (req->owned), for the */
+    const char  *scope_txt;  /* stored copy; NULL when the request has none */
     cJSON       *attrs;      /* plain attributes, owned */
     char         trace[33], id[17], parent[17];
     const char  *name;
@@ -624,7 +624,8 @@ typedef struct req {
     int        *by_id;       /* span indices sorted by (trace, id) */
     sess_rec   *sess;
     size_t      nsess, capsess;
-    cJSON      *owned;       /* plain resource attributes, freed at the end */
+    cJSON      *owned;       /* plain resource attributes and printed resources and
+                              * scopes, freed at the end */
     const char *actor;
     otlp_allow_fn allow;
     void       *allow_arg;
@@ -876,7 +877,7 @@ static int resolve(req *r, int i, int depth)
 }
 
 /* Read one span into rec; 0, or -1 with *why when it must be rejected. */
-static int span_read(const cJSON *sp, span_rec *rec, const char **why)
+static int span_read(cJSON *sp, span_rec *rec, const char **why)
 {
     if (!cJSON_IsObject(sp)) { *why = "a span is not an object"; return -1; }
     if (hex_id(get(sp, "traceId"), 16, rec->trace) != 0) {
@@ -887,7 +888,7 @@ static int span_read(const cJSON *sp, span_rec *rec, const char **why)
         *why = "spanId must be 16 hex digits, not all zero";
         return -1;
     }
-    const cJSON *pv = get(sp, "parentSpanId");
+    cJSON *pv = cJSON_GetObjectItemCaseSensitive(sp, "parentSpanId");
     if (hex_id(pv, 8, rec->parent) < 0) {
         /* All zeros is how some exporters say "no parent". */
         if (!cJSON_IsString(pv) || strspn(pv->valuestring, "0") != 16 || pv->valuestring[16]) {
@@ -896,6 +897,11 @@ static int span_read(const cJSON *sp, span_rec *rec, const char **why)
         }
         rec->parent[0] = '\0';
     }
+    /* The stored copy says what is stored: ids lowercase, no all-zero
+     * parent (same length or shorter: rewritten in place). */
+    memcpy(get(sp, "traceId")->valuestring, rec->trace, 32);
+    memcpy(get(sp, "spanId")->valuestring, rec->id, 16);
+    if (cJSON_IsString(pv)) strcpy(pv->valuestring, rec->parent);
     uint64_t t0 = 0, t1 = 0;
     if (u64_of(get(sp, "startTimeUnixNano"), &t0) || t0 == 0 || t0 > (uint64_t)INT64_MAX) {
         *why = "startTimeUnixNano is missing or not a time";
@@ -1394,17 +1400,23 @@ static int has_exception_event(const span_rec *s)
 /* The span's own row, raw copy included. 0 new, 1 stored before, -1. */
 static int store_span(req *r, const char *sid, const span_rec *s)
 {
-    cJSON *raw = cJSON_Duplicate(s->raw, 1);
-    if (!raw) return -1;
-    /* Ids as stored (lowercase); where it came from. */
-    cJSON_ReplaceItemInObjectCaseSensitive(raw, "traceId", cJSON_CreateString(s->trace));
-    cJSON_ReplaceItemInObjectCaseSensitive(raw, "spanId", cJSON_CreateString(s->id));
-    if (get(raw, "parentSpanId"))
-        cJSON_ReplaceItemInObjectCaseSensitive(raw, "parentSpanId", cJSON_CreateString(s->parent));
-    if (s->res_raw) cJSON_AddItemToObject(raw, "resource", cJSON_Duplicate(s->res_raw, 1));
-    if (s->scope_raw) cJSON_AddItemToObject(raw, "scope", cJSON_Duplicate(s->scope_raw, 1));
-    char *raw_txt = cJSON_PrintUnformatted(raw);
-    cJSON_Delete(raw);
+    /* The span as received (its ids were made lowercase by span_read),
+     * with where it came from: its resource and scope, printed once per
+     * request and added as text. */
+    char *span_txt = cJSON_PrintUnformatted(s->raw);
+    char *raw_txt = NULL;
+    if (span_txt) {
+        buf b;
+        buf_init(&b);
+        size_t n = strlen(span_txt);
+        buf_add(&b, span_txt, n - 1); /* without the closing brace */
+        if (s->res_txt) { buf_puts(&b, ",\"resource\":"); buf_puts(&b, s->res_txt); }
+        if (s->scope_txt) { buf_puts(&b, ",\"scope\":"); buf_puts(&b, s->scope_txt); }
+        buf_putc(&b, '}');
+        raw_txt = b.err ? NULL : buf_detach(&b);
+        buf_fini(&b);
+        cJSON_free(span_txt);
+    }
     char *attrs_txt = cJSON_PrintUnformatted(s->attrs);
     sqlite3_stmt *st = raw_txt && attrs_txt ? db_stmt(r->d, SQL_OTLP_SPAN_INSERT) : NULL;
     int rc = -1;
@@ -1423,7 +1435,7 @@ static int store_span(req *r, const char *sid, const span_rec *s)
         rc = x == SQLITE_ROW ? 0 : x == SQLITE_DONE ? 1 : -1;
         sqlite3_reset(st);
     }
-    cJSON_free(raw_txt);
+    free(raw_txt);
     cJSON_free(attrs_txt);
     return rc;
 }
@@ -1723,9 +1735,22 @@ static void req_free(req *r)
 }
 
 /* Add every span of the request to r->spans, rejecting malformed ones. */
-static int spans_collect(req *r, const cJSON *root)
+/* obj printed as JSON text kept in r->owned (freed with it); NULL when obj
+ * is NULL. *failed is set when memory ran out. */
+static const char *print_owned(req *r, const cJSON *obj, int *failed)
 {
-    const cJSON *rss = get(root, "resourceSpans");
+    if (!obj) return NULL;
+    char *t = cJSON_PrintUnformatted(obj);
+    cJSON *s = t ? cJSON_CreateString(t) : NULL;
+    cJSON_free(t);
+    if (!s) { *failed = 1; return NULL; }
+    cJSON_AddItemToArray(r->owned, s);
+    return s->valuestring;
+}
+
+static int spans_collect(req *r, cJSON *root)
+{
+    cJSON *rss = cJSON_GetObjectItemCaseSensitive(root, "resourceSpans");
     if (rss && !cJSON_IsArray(rss)) return -2;
     size_t total = 0;
     for (const cJSON *rs = rss ? rss->child : NULL; rs; rs = rs->next) {
@@ -1739,21 +1764,25 @@ static int spans_collect(req *r, const cJSON *root)
     r->by_id = calloc(total ? total : 1, sizeof *r->by_id);
     r->owned = cJSON_CreateArray();
     if (!r->spans || !r->by_id || !r->owned) return -1;
-    for (const cJSON *rs = rss ? rss->child : NULL; rs; rs = rs->next) {
+    int failed = 0;
+    for (cJSON *rs = rss ? rss->child : NULL; rs; rs = rs->next) {
         const cJSON *resource = get(rs, "resource");
         cJSON *res_attrs = attrs_plain(get(resource, "attributes"));
         if (!res_attrs) return -1;
         cJSON_AddItemToArray(r->owned, res_attrs);
-        const cJSON *sss = get(rs, "scopeSpans");
-        for (const cJSON *ss = cJSON_IsArray(sss) ? sss->child : NULL; ss; ss = ss->next) {
-            const cJSON *sp = get(ss, "spans");
-            for (const cJSON *x = cJSON_IsArray(sp) ? sp->child : NULL; x; x = x->next) {
+        const char *res_txt = print_owned(r, resource, &failed);
+        cJSON *sss = cJSON_GetObjectItemCaseSensitive(rs, "scopeSpans");
+        for (cJSON *ss = cJSON_IsArray(sss) ? sss->child : NULL; ss; ss = ss->next) {
+            const char *scope_txt = print_owned(r, get(ss, "scope"), &failed);
+            if (failed) return -1;
+            cJSON *sp = cJSON_GetObjectItemCaseSensitive(ss, "spans");
+            for (cJSON *x = cJSON_IsArray(sp) ? sp->child : NULL; x; x = x->next) {
                 span_rec *s = &r->spans[r->nspans++];
                 const char *why = NULL;
                 s->raw = x;
                 s->resource = res_attrs;
-                s->res_raw = resource;
-                s->scope_raw = get(ss, "scope");
+                s->res_txt = res_txt;
+                s->scope_txt = scope_txt;
                 s->sess = s->caller = s->parent_idx = -1;
                 if (span_read(x, s, &why)) {
                     s->rejected = 1;
@@ -1765,7 +1794,7 @@ static int spans_collect(req *r, const cJSON *root)
     return 0;
 }
 
-int otlp_traces_apply(struct db *d, const cJSON *root, const char *actor, otlp_allow_fn allow,
+int otlp_traces_apply(struct db *d, cJSON *root, const char *actor, otlp_allow_fn allow,
                       void *arg, otlp_result *res)
 {
     req r = { .d = d, .actor = actor, .allow = allow, .allow_arg = arg, .res = res,

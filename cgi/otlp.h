@@ -12,7 +12,7 @@
  * span id: a retried export) is acknowledged and changes nothing.
  *
  * Ownership: otlp_decode returns a tree the caller frees with cJSON_Delete;
- * the apply functions only read it. */
+ * the apply functions read it (otlp_traces_apply also lowercases its ids). */
 #ifndef FD_OTLP_H
 #define FD_OTLP_H
 
@@ -46,12 +46,14 @@ typedef struct otlp_result {
 } otlp_result;
 
 /* Apply an ExportTraceServiceRequest (OTLP/JSON form) as `actor`, inside
- * the caller's open write transaction on d. Sessions are created in the
+ * the caller's open write transaction on d. The ids in req are rewritten
+ * as stored (lowercase; an all-zero parent emptied), since the stored copy
+ * of each span is printed from it. Sessions are created in the
  * project named by the resource attribute flightdeck.project ("default"
  * when absent); allow(arg, project) decides which the sender may write.
  * 0 with *res filled (partial rejections are not failures); -1 on a
  * database error, after which the caller rolls back everything. */
-int otlp_traces_apply(struct db *d, const cJSON *req, const char *actor, otlp_allow_fn allow,
+int otlp_traces_apply(struct db *d, cJSON *req, const char *actor, otlp_allow_fn allow,
                       void *arg, otlp_result *res);
 
 /* Apply an ExportLogsServiceRequest, as otlp_traces_apply. A log record

@@ -28,7 +28,7 @@ static int allow(void *arg, const char *project)
     return strcmp(project, "forbidden") != 0;
 }
 
-static void apply(otlp_signal s, const cJSON *j)
+static void apply(otlp_signal s, cJSON *j)
 {
     otlp_result r;
     /* As a group commit runs it (wgroup.c): an outer transaction, in which
