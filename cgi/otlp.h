@@ -46,7 +46,8 @@ typedef struct otlp_result {
 } otlp_result;
 
 /* Apply an ExportTraceServiceRequest (OTLP/JSON form) as `actor`, inside
- * the caller's open write transaction on d. The ids in req are rewritten
+ * the caller's open write transaction on d, in bulk mode (db_bulk_begin,
+ * as a group commit runs its pieces), since each session takes a savepoint. The ids in req are rewritten
  * as stored (lowercase; an all-zero parent emptied), since the stored copy
  * of each span is printed from it. Sessions are created in the
  * project named by the resource attribute flightdeck.project ("default"
