@@ -483,6 +483,218 @@ static int cmd_db_backup(cli_ctx *x, int argc, char **argv)
     return 0;
 }
 
+/* ------------------------------------------------- db check, vacuum, restore */
+
+/* Print the rows of a one- or three-column PRAGMA that reports problems
+ * (integrity_check: "ok" alone when sound; foreign_key_check: nothing).
+ * Returns how many problems, or -1 when it cannot run. */
+static int pragma_problems(sqlite3 *h, const char *pragma, const char *what)
+{
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(h, pragma, -1, &st, NULL) != SQLITE_OK) {
+        fprintf(stderr, "flightdeck: %s: %s\n", what, sqlite3_errmsg(h));
+        return -1;
+    }
+    int n = 0, rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        const char *a = (const char *)sqlite3_column_text(st, 0);
+        if (sqlite3_column_count(st) == 1 && a && strcmp(a, "ok") == 0) continue;
+        if (n < 20) {
+            if (sqlite3_column_count(st) >= 3)
+                printf("%s: %s row %lld refers to a missing %s row\n", what, a ? a : "?",
+                       sqlite3_column_int64(st, 1), (const char *)sqlite3_column_text(st, 2));
+            else
+                printf("%s: %s\n", what, a ? a : "?");
+        }
+        n++;
+    }
+    if (rc != SQLITE_DONE) {
+        printf("%s: %s\n", what, sqlite3_errmsg(h));
+        n++;
+    }
+    sqlite3_finalize(st);
+    if (n > 20) printf("%s: ... %d problems in all\n", what, n);
+    return n;
+}
+
+/* db check [--quick]: integrity (every page, index and constraint), foreign
+ * keys, and whether the schema is this build's. Exit 1 on any problem. */
+static int cmd_db_check(cli_ctx *x, int argc, char **argv)
+{
+    static const char *const spec[] = { "--quick", NULL };
+    cli_opts op;
+    if (cli_opts_parse(x->name, argc, argv, spec, &op) || op.npos) return EXIT_USAGE;
+    sqlite3 *h = db_handle(x->d);
+    int quick = cli_opt(&op, "--quick") != NULL;
+    int bad = pragma_problems(h, quick ? "PRAGMA quick_check" : "PRAGMA integrity_check",
+                              quick ? "quick_check" : "integrity_check");
+    int fk = pragma_problems(h, "PRAGMA foreign_key_check", "foreign_key_check");
+    int have = db_version(x->d), newest = db_migrations[db_migration_count - 1].version;
+    if (have != newest) printf("schema: version %d, this build's is %d\n", have, newest);
+    if (bad || fk || have != newest) {
+        fprintf(stderr, "flightdeck: %s has problems (above)\n", x->db_path);
+        return 1;
+    }
+    printf("%s: ok (%s, foreign keys, schema version %d)\n", x->db_path,
+           quick ? "quick check" : "integrity check", have);
+    return 0;
+}
+
+/* Bytes the database file and its WAL take. */
+static long long db_bytes(const char *path)
+{
+    struct stat s;
+    char wal[4200];
+    long long n = stat(path, &s) == 0 ? (long long)s.st_size : 0;
+    snprintf(wal, sizeof wal, "%s-wal", path);
+    if (stat(wal, &s) == 0) n += (long long)s.st_size;
+    return n;
+}
+
+/* db vacuum: rebuild the file without the pages deleted rows left free,
+ * then empty the WAL. Holds the write lock throughout: a running server
+ * answers writes 503 (with Retry-After) until it ends. */
+static int cmd_db_vacuum(cli_ctx *x, int argc, char **argv)
+{
+    cli_opts op;
+    static const char *const spec[] = { NULL };
+    if (cli_opts_parse(x->name, argc, argv, spec, &op) || op.npos) return EXIT_USAGE;
+    sqlite3 *h = db_handle(x->d);
+    long long before = db_bytes(x->db_path);
+    if (sqlite3_exec(h, "VACUUM", NULL, NULL, NULL) != SQLITE_OK ||
+        sqlite3_exec(h, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL) != SQLITE_OK) {
+        fprintf(stderr, "flightdeck: vacuum failed: %s\n", sqlite3_errmsg(h));
+        return 1;
+    }
+    long long after = db_bytes(x->db_path);
+    printf("Vacuumed %s: %lld bytes before, %lld after.\n", x->db_path, before, after);
+    return 0;
+}
+
+/* Copy database src (a connection) into dst in one step (one read
+ * transaction on src: a snapshot), retrying while dst is busy. */
+static int copy_db(sqlite3 *dst, sqlite3 *src)
+{
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b) return sqlite3_errcode(dst);
+    int rc;
+    for (int tries = 0; tries < 100; tries++) {
+        rc = sqlite3_backup_step(b, -1);
+        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+        sqlite3_sleep(100);
+    }
+    int fin = sqlite3_backup_finish(b);
+    return rc == SQLITE_DONE ? fin : rc == SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
+/* db restore FILE [--force]: replace the database's content with a backup.
+ * FILE is copied beside the database first, checked and migrated there (an
+ * older backup comes up to this build's schema), then copied into the
+ * database with the backup API, as one write: a running server sees the
+ * old content or the restored one, never a mix, and goes on serving. A
+ * database that holds sessions is replaced only with --force. */
+static int cmd_db_restore(cli_ctx *x, int argc, char **argv)
+{
+    static const char *const spec[] = { "--force", NULL };
+    cli_opts op;
+    if (cli_opts_parse(x->name, argc, argv, spec, &op)) return EXIT_USAGE;
+    if (op.npos != 1 || !*op.pos[0]) return EXIT_USAGE;
+    const char *file = op.pos[0];
+    struct stat fs, ds;
+    if (stat(file, &fs) != 0 || !S_ISREG(fs.st_mode)) {
+        fprintf(stderr, "flightdeck: %s is not a file\n", file);
+        return 1;
+    }
+    if (stat(x->db_path, &ds) == 0 && fs.st_dev == ds.st_dev && fs.st_ino == ds.st_ino) {
+        fprintf(stderr, "flightdeck: %s is the database itself\n", file);
+        return 1;
+    }
+    sqlite3_stmt *st;
+    long long live = -1;
+    if (sqlite3_prepare_v2(db_handle(x->d), "SELECT count(*) FROM sessions", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        live = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    if (live != 0 && !cli_opt(&op, "--force")) {
+        fprintf(stderr, "flightdeck: %s holds %lld sessions; add --force to replace them with %s\n",
+                x->db_path, live, file);
+        return 1;
+    }
+
+    char tmp[4200];
+    if ((size_t)snprintf(tmp, sizeof tmp, "%s.restore-%ld", x->db_path, (long)getpid()) >= sizeof tmp - 16) {
+        fprintf(stderr, "flightdeck: the file name is too long\n");
+        return EXIT_USAGE;
+    }
+    const char *step = "read";
+    char why[300] = "";
+    int rc = SQLITE_ERROR, version = -1;
+    sqlite3 *src = NULL, *staged = NULL;
+    db *sd = NULL;
+    if (sqlite3_open_v2(file, &src, SQLITE_OPEN_READONLY, NULL) == SQLITE_OK) {
+        sqlite3_busy_timeout(src, 5000);
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+        if (fd >= 0) {
+            close(fd);
+            if (sqlite3_open_v2(tmp, &staged, SQLITE_OPEN_READWRITE, NULL) == SQLITE_OK)
+                rc = copy_db(staged, src);
+        } else {
+            snprintf(why, sizeof why, "cannot create a file beside the database: %s", strerror(errno));
+        }
+    }
+    if (rc != SQLITE_OK && !why[0])
+        snprintf(why, sizeof why, "%s", sqlite3_errmsg(staged ? staged : src));
+    sqlite3_close(src);
+    if (rc == SQLITE_OK) {
+        step = "check";
+        rc = pragma_problems(staged, "PRAGMA quick_check", "quick_check") == 0 ? SQLITE_OK : SQLITE_CORRUPT;
+        if (rc != SQLITE_OK) snprintf(why, sizeof why, "%s is damaged (above)", file);
+    }
+    if (rc == SQLITE_OK && sqlite3_prepare_v2(staged, "SELECT max(version) FROM schema_migrations", -1,
+                                              &st, NULL) == SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL)
+            version = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(staged);
+    staged = NULL;
+    int newest = db_migrations[db_migration_count - 1].version;
+    if (rc == SQLITE_OK && (version < 1 || version > newest)) {
+        step = "schema";
+        rc = SQLITE_ERROR;
+        snprintf(why, sizeof why, version < 1 ? "%s is not a Flightdeck database"
+                                              : "%s is from a newer Flightdeck (schema version %d)",
+                 file, version);
+    }
+    if (rc == SQLITE_OK) {
+        /* An older backup comes up to date before anyone sees it. */
+        step = "migrate";
+        int applied = 0;
+        sd = db_open(tmp, why, sizeof why);
+        rc = sd && db_migrate(sd, &applied) == 0 ? SQLITE_OK : SQLITE_ERROR;
+        if (rc != SQLITE_OK && sd) snprintf(why, sizeof why, "%s", db_errmsg(sd));
+    }
+    if (rc == SQLITE_OK) {
+        step = "restore";
+        rc = copy_db(db_handle(x->d), db_handle(sd));
+        if (rc != SQLITE_OK) snprintf(why, sizeof why, "%s", sqlite3_errmsg(db_handle(x->d)));
+    }
+    db_free(sd);
+    backup_discard(tmp);
+    if (rc != SQLITE_OK) {
+        fprintf(stderr, "flightdeck: restore failed (%s): %s; the database is unchanged\n", step, why);
+        return 1;
+    }
+    long long now = -1;
+    if (sqlite3_prepare_v2(db_handle(x->d), "SELECT count(*) FROM sessions", -1, &st, NULL) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
+        now = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    printf("Restored %s into %s (%lld sessions, schema version %d%s).\n", file, x->db_path, now,
+           newest, version < newest ? ", migrated" : "");
+    return 0;
+}
+
 /* ------------------------------------------------------- option parsing */
 
 int cli_opts_parse(const char *cmd, int argc, char **argv, const char *const *spec, cli_opts *o)
@@ -653,7 +865,26 @@ static const cli_cmd commands[] = {
       "consistent snapshot even while the server writes. The copy is checked,\n"
       "is one self-contained file (no -wal), and appears under FILE only when\n"
       "complete. An existing FILE is refused unless --force.\n"
-      "Restore: stop the server, copy FILE over the database (FLIGHTDECK_DB)." },
+      "Restore it with `flightdeck db restore FILE`." },
+    { "db restore", cmd_db_restore, 0, "db restore FILE [--force]",
+      "replace the database's content with a backup, while the server runs",
+      "FILE is copied beside the database, checked, and migrated to this build's\n"
+      "schema first; then copied into the database in one write, so a running\n"
+      "server sees the old content or the restored one, never a mix. A database\n"
+      "that holds sessions is replaced only with --force. A backup from a newer\n"
+      "Flightdeck, or a damaged one, is refused and nothing changes." },
+    { "db check", cmd_db_check, 0, "db check [--quick]",
+      "check the database: integrity, foreign keys, schema version",
+      "Runs PRAGMA integrity_check (every page, index and constraint; --quick:\n"
+      "quick_check, which skips the index contents) and foreign_key_check, and\n"
+      "compares the schema version with this build's. Prints the problems and\n"
+      "exits 1 when there is any; safe while the server runs (it only reads)." },
+    { "db vacuum", cmd_db_vacuum, 0, "db vacuum",
+      "give back the space deleted rows left free",
+      "Rebuilds the file (SQLite VACUUM), then empties the WAL. It needs free\n"
+      "disk about the database's size, and holds the write lock until it ends:\n"
+      "a running server answers writes 503 with Retry-After meanwhile. Run it\n"
+      "at a quiet hour." },
     { "setup", cmd_setup, 0, "setup",
       "migrate; on first start create the admin user and load demo data",
       "The admin password is printed and written beside the database (mode 0600).\n"
