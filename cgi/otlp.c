@@ -530,11 +530,12 @@ static cJSON *attrs_plain(const cJSON *list)
  * broken. NULL copies as "". */
 static void copy_cut(char *dst, size_t n, const char *src)
 {
-    size_t k = src ? strlen(src) : 0;
-    if (k >= n) {
-        k = n - 1;
-        while (k > 0 && ((unsigned char)src[k] & 0xC0) == 0x80) k--;
+    size_t k = 0, boundary = 0; /* boundary: where the last character begun starts */
+    while (src && src[k] && k + 1 < n) {
+        k++;
+        if (((unsigned char)src[k] & 0xC0) != 0x80) boundary = k;
     }
+    if (src && src[k]) k = boundary; /* did not fit: end before the character cut */
     if (k) memcpy(dst, src, k);
     dst[k] = '\0';
 }
@@ -901,7 +902,7 @@ static int span_read(cJSON *sp, span_rec *rec, const char **why)
      * parent (same length or shorter: rewritten in place). */
     memcpy(get(sp, "traceId")->valuestring, rec->trace, 32);
     memcpy(get(sp, "spanId")->valuestring, rec->id, 16);
-    if (cJSON_IsString(pv)) strcpy(pv->valuestring, rec->parent);
+    if (cJSON_IsString(pv)) memcpy(pv->valuestring, rec->parent, strlen(rec->parent) + 1);
     uint64_t t0 = 0, t1 = 0;
     if (u64_of(get(sp, "startTimeUnixNano"), &t0) || t0 == 0 || t0 > (uint64_t)INT64_MAX) {
         *why = "startTimeUnixNano is missing or not a time";

@@ -46,7 +46,7 @@ static int read_fixed(reader *r, int bytes, uint64_t *v)
 
 static int read_len(reader *r, const uint8_t **s, size_t *n)
 {
-    uint64_t len;
+    uint64_t len = 0;
     if (read_varint(r, &len)) return -1;
     if (len > (uint64_t)(r->end - r->p)) return bad(r, "length past the end of the message");
     *s = r->p;
@@ -182,7 +182,7 @@ static cJSON *decode_msg(const pb_msg *m, reader *r, int depth)
     cJSON *o = cJSON_CreateObject();
     if (!o) return NULL;
     while (r->p < r->end) {
-        uint64_t key;
+        uint64_t key = 0;
         if (read_varint(r, &key)) goto fail;
         uint64_t fnum = key >> 3;
         int wt = (int)(key & 7);

@@ -180,7 +180,7 @@ int pcache_get(const pcache_key *key, uint64_t gen, int gzip_ok, arena *a, http_
             struct timespec until;
             clock_gettime(CLOCK_MONOTONIC, &until);
             until.tv_sec += PCACHE_FILL_WAIT_MS / 1000;
-            while ((f = fill_find(key, gen)) != NULL &&
+            while (fill_find(key, gen) != NULL &&
                    pthread_cond_timedwait(&filled, &lock, &until) == 0) {}
             e = entry_find(key);
             now = now_ms();
@@ -235,7 +235,8 @@ int pcache_get(const pcache_key *key, uint64_t gen, int gzip_ok, arena *a, http_
 int pcache_gzip_wanted(const char *accept_encoding)
 {
     /* "gzip" as a token, unless given q=0 (RFC 9110 12.5.3). */
-    for (const char *p = accept_encoding; p && *p;) {
+    if (!accept_encoding) return 0;
+    for (const char *p = accept_encoding; *p;) {
         p += strspn(p, " \t,");
         size_t n = strcspn(p, ",;");
         size_t t = n;
@@ -347,7 +348,8 @@ void pcache_put(const pcache_key *key, uint64_t gen, const http_resp *resp, size
     fill_end(key);
     entry *old = entry_find(key);
     if (old) entry_drop(old);
-    while (oldest && held_bytes + size > max_bytes) entry_drop(oldest);
+    /* entry_drop moves `oldest` on to the next entry. */
+    while (oldest && held_bytes + size > max_bytes) entry_drop(oldest); /* NOLINT(clang-analyzer-unix.Malloc) */
     if (max_bytes == 0) { /* switched off meanwhile */
         pthread_mutex_unlock(&lock);
         entry_free(e);
