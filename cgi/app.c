@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "db.h"
+#include "metrics.h"
 #include "notify.h"
 #include "otlp.h"
 #include "pcache.h"
@@ -33,6 +34,7 @@ void ctx_begin(ctx *c, const app *ap, db *d, arena *a)
     c->db = d;
     c->a = a;
     http_resp_init(&c->resp);
+    clock_gettime(CLOCK_MONOTONIC, &c->t0);
     auth_random_id(c->request_id, 16);
     db_error_clear();
 }
@@ -568,6 +570,10 @@ void app_finish(ctx *c)
     }
     add_cors_headers(c);
     add_etag(c);
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    metrics_request(c->route, c->resp.status ? c->resp.status : 200,
+                    (double)(t1.tv_sec - c->t0.tv_sec) + (double)(t1.tv_nsec - c->t0.tv_nsec) / 1e9);
 }
 
 /* Security headers on every answer of the app. Pages load only our own

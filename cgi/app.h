@@ -9,6 +9,7 @@
 #define FD_APP_H
 
 #include <cjson/cJSON.h>
+#include <time.h>
 #include "arena.h"
 #include "auth.h"
 #include "http.h"
@@ -59,6 +60,7 @@ typedef struct ctx {
     const char         *if_none_match;
     const char         *origin;
     const char         *etag;   /* ETag of a cached answer (arena), or NULL */
+    struct timespec     t0;     /* when the request began (CLOCK_MONOTONIC), for metrics */
     char                request_id[CTX_REQUEST_ID_MAX + 1];
 } ctx;
 

@@ -613,3 +613,12 @@ DB_SQL_ENUM(OTLP_SESSION_ENDED,
  * (each chat span carries the conversation so far). ?1 session ?2 type -> body */
 DB_SQL_ENUM(OTLP_LAST_BODY,
     "SELECT body FROM events WHERE session_id = ?1 AND type = ?2 ORDER BY seq DESC LIMIT 1")
+
+/* ---- metrics (metrics.c) ---- */
+/* -> status, count (walks sessions_by_status) */
+DB_SQL_ENUM(METRICS_SESSIONS,
+    "SELECT status, count(*) FROM sessions GROUP BY status")
+/* -> file bytes, free bytes */
+DB_SQL_ENUM(METRICS_DB_SIZE,
+    "SELECT (SELECT page_count FROM pragma_page_count) * (SELECT page_size FROM pragma_page_size), "
+    "(SELECT freelist_count FROM pragma_freelist_count) * (SELECT page_size FROM pragma_page_size)")

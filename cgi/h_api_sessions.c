@@ -8,6 +8,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "ingest.h"
+#include "metrics.h"
 #include "wgroup.h"
 #include "sessdata.h"
 #include "sessq.h"
@@ -156,6 +157,7 @@ hres h_api_events_append(ctx *c)
         /* The dispatcher answers 503 for a refused write (storage). */
         return storage ? HR_ERROR : answer_ingest_err(c, &j.err);
     }
+    metrics_ingested(METRICS_EVENTS, j.res.accepted);
     cJSON *o = cJSON_CreateObject();
     cJSON_AddStringToObject(o, "status", j.res.status);
     cJSON_AddNumberToObject(o, "accepted", j.res.accepted);

@@ -12,6 +12,7 @@
 #include "app.h"
 #include "db.h"
 #include "handlers.h"
+#include "metrics.h"
 #include "otlp.h"
 #include "wgroup.h"
 
@@ -106,6 +107,7 @@ static hres otlp_handle(ctx *c, otlp_signal sig)
     if (wgroup_run(c->db, otlp_piece, &j, weight_of(in, sig), &storage))
         return HR_ERROR; /* the dispatcher answers 503 (busy, storage) or 500 */
     if (j.rc == -2) return ctx_error(c, 400, "invalid_body", "%s", j.res.message);
+    metrics_ingested(sig == OTLP_TRACES ? METRICS_SPANS : METRICS_LOG_RECORDS, j.res.accepted);
 
     buf_reset(&c->resp.body);
     otlp_response(&c->resp.body, sig, pb, &j.res);

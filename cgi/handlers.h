@@ -8,6 +8,7 @@
 
 /* h_health.c */
 hres h_health(ctx *c);
+hres h_metrics(ctx *c);
 hres h_root(ctx *c);
 
 /* h_login.c */
