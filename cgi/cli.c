@@ -385,6 +385,22 @@ static void backup_discard(const char *tmp)
     unlink(side);
 }
 
+/* Copy database src (a connection) into dst in one step (one read
+ * transaction on src: a snapshot), retrying while dst is busy. */
+static int copy_db(sqlite3 *dst, sqlite3 *src)
+{
+    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b) return sqlite3_errcode(dst);
+    int rc;
+    for (int tries = 0; tries < 100; tries++) {
+        rc = sqlite3_backup_step(b, -1);
+        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
+        sqlite3_sleep(100);
+    }
+    int fin = sqlite3_backup_finish(b);
+    return rc == SQLITE_DONE ? fin : rc == SQLITE_OK ? SQLITE_ERROR : rc;
+}
+
 /* db backup FILE [--force]: a consistent copy of the database through
  * SQLite's online backup API, taken in one read transaction (WAL: the
  * server keeps writing meanwhile). Written to FILE.tmp-PID beside FILE,
@@ -432,20 +448,12 @@ static int cmd_db_backup(cli_ctx *x, int argc, char **argv)
     if (rc == SQLITE_OK) {
         sqlite3_busy_timeout(dst, 5000);
         step = "backup";
-        sqlite3_backup *b = sqlite3_backup_init(dst, "main", db_handle(x->d), "main");
-        if (!b) {
-            rc = sqlite3_errcode(dst);
-        } else {
-            /* -1: every page in one step, so one read transaction: a snapshot. */
-            for (int tries = 0; tries < 50; tries++) {
-                rc = sqlite3_backup_step(b, -1);
-                if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
-                sqlite3_sleep(100);
-            }
-            pages = sqlite3_backup_pagecount(b);
-            int fin = sqlite3_backup_finish(b);
-            rc = rc == SQLITE_DONE ? fin : rc == SQLITE_OK ? SQLITE_ERROR : rc;
-        }
+        rc = copy_db(dst, db_handle(x->d));
+        sqlite3_stmt *pc = NULL;
+        if (rc == SQLITE_OK && sqlite3_prepare_v2(dst, "PRAGMA page_count", -1, &pc, NULL) == SQLITE_OK &&
+            sqlite3_step(pc) == SQLITE_ROW)
+            pages = sqlite3_column_int(pc, 0);
+        sqlite3_finalize(pc);
     }
     if (rc == SQLITE_OK) {
         step = "check";
@@ -569,22 +577,6 @@ static int cmd_db_vacuum(cli_ctx *x, int argc, char **argv)
     long long after = db_bytes(x->db_path);
     printf("Vacuumed %s: %lld bytes before, %lld after.\n", x->db_path, before, after);
     return 0;
-}
-
-/* Copy database src (a connection) into dst in one step (one read
- * transaction on src: a snapshot), retrying while dst is busy. */
-static int copy_db(sqlite3 *dst, sqlite3 *src)
-{
-    sqlite3_backup *b = sqlite3_backup_init(dst, "main", src, "main");
-    if (!b) return sqlite3_errcode(dst);
-    int rc;
-    for (int tries = 0; tries < 100; tries++) {
-        rc = sqlite3_backup_step(b, -1);
-        if (rc != SQLITE_BUSY && rc != SQLITE_LOCKED) break;
-        sqlite3_sleep(100);
-    }
-    int fin = sqlite3_backup_finish(b);
-    return rc == SQLITE_DONE ? fin : rc == SQLITE_OK ? SQLITE_ERROR : rc;
 }
 
 /* db restore FILE [--force]: replace the database's content with a backup.
