@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "db.h"
+#include "log.h"
 #include "metrics.h"
 #include "notify.h"
 #include "otlp.h"
@@ -37,6 +38,7 @@ void ctx_begin(ctx *c, const app *ap, db *d, arena *a)
     clock_gettime(CLOCK_MONOTONIC, &c->t0);
     auth_random_id(c->request_id, 16);
     db_error_clear();
+    log_context(c->request_id, NULL);
 }
 
 int ctx_set_request_id(ctx *c, const char *v)
@@ -50,6 +52,7 @@ int ctx_set_request_id(ctx *c, const char *v)
             return 0;
     }
     memcpy(c->request_id, v, n + 1);
+    log_context(c->request_id, NULL);
     return 1;
 }
 
@@ -59,6 +62,7 @@ void ctx_end(ctx *c)
     cJSON_Delete(c->view);
     http_resp_fini(&c->resp);
     arena_clear(c->a);
+    log_context(NULL, NULL);
     c->json = c->view = NULL;
 }
 
@@ -85,6 +89,9 @@ static hres ctx_verror(ctx *c, int status, const char *code, const char *field,
 {
     char msg[512];
     vsnprintf(msg, sizeof msg, fmt, ap);
+    /* The server's own failures are errors; a client's mistakes only
+     * interest someone debugging one. */
+    log_msg(status >= 500 ? LOGL_ERROR : LOGL_DEBUG, "%d %s: %s", status, code, msg);
     /* Drop whatever a handler started writing: the error replaces it. */
     buf_reset(&c->resp.body);
     c->resp.status = status;
@@ -561,19 +568,26 @@ void app_finish(ctx *c)
     /* Every "come back later" says when. */
     if ((status == 503 || status == 429) && !resp_has_header(c, "Retry-After"))
         http_resp_header(&c->resp, "Retry-After", status == 503 ? APP_RETRY_503 : APP_RETRY_429);
-    if (status >= 500) {
-        /* A share link's path is its credential: never in the log. */
-        const char *path = c->req.path ? c->req.path : "?";
-        if (!strncmp(path, "/share/", 7)) path = "/share/(token)";
-        fprintf(stderr, "flightdeck: %d %s %.200s (request %s)\n", status,
-                c->req.method_name ? c->req.method_name : "?", path, c->request_id);
-    }
     add_cors_headers(c);
     add_etag(c);
     struct timespec t1;
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    metrics_request(c->route, c->resp.status ? c->resp.status : 200,
-                    (double)(t1.tv_sec - c->t0.tv_sec) + (double)(t1.tv_nsec - c->t0.tv_nsec) / 1e9);
+    double secs = (double)(t1.tv_sec - c->t0.tv_sec) + (double)(t1.tv_nsec - c->t0.tv_nsec) / 1e9;
+    status = c->resp.status ? c->resp.status : 200;
+    metrics_request(c->route, status, secs);
+    if (log_enabled(LOGL_INFO)) {
+        char who[160];
+        switch (c->who.kind) {
+        case PRINCIPAL_USER: snprintf(who, sizeof who, "user:%s", c->who.name ? c->who.name : ""); break;
+        case PRINCIPAL_TOKEN: snprintf(who, sizeof who, "token:%s", c->who.name ? c->who.name : ""); break;
+        case PRINCIPAL_SHARE: snprintf(who, sizeof who, "share"); break;
+        default: snprintf(who, sizeof who, "anonymous"); break;
+        }
+        log_request_info li = { c->request_id, c->req.method_name, c->route ? c->route->pattern : NULL,
+                                status, secs * 1000, c->req.method == HTTP_HEAD ? 0 : c->resp.body.len,
+                                who, c->req.remote_addr };
+        log_request(&li);
+    }
 }
 
 /* Security headers on every answer of the app. Pages load only our own
@@ -673,6 +687,7 @@ void app_handle(ctx *c)
     hres r = HR_OK;
     const route *rt = route_match(&c->req, c->a, &allowed);
     c->route = rt;
+    log_context(c->request_id, rt ? rt->pattern : NULL);
     add_security_headers(c);
     if (!rt) {
         int options = c->req.method_name && strcmp(c->req.method_name, "OPTIONS") == 0;

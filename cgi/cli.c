@@ -20,6 +20,7 @@
 
 #include "account.h"
 #include "cli.h"
+#include "config.h"
 #include "auth.h"
 #include "db.h"
 #include "http.h"
@@ -312,8 +313,7 @@ static int cmd_setup(cli_ctx *x, int argc, char **argv)
             fprintf(stderr, "flightdeck: could not write %s: %s\n", file, strerror(errno));
         printf("Created user \"admin\" with password: %s\n(also written to %s, mode 0600)\n", pw, file);
     }
-    const char *demo = getenv("FLIGHTDECK_DEMO");
-    if (sessions == 0 && !(demo && strcmp(demo, "0") == 0)) {
+    if (sessions == 0 && config_int(CFG_DEMO)) {
         char err[256];
         int n = demo_load(d, DEMO_DEFAULT_SESSIONS, DEMO_DEFAULT_SEED, err, sizeof err);
         if (n < 0) { fprintf(stderr, "flightdeck: demo data: %s\n", err); return 1; }
@@ -343,6 +343,28 @@ static int cmd_demo(cli_ctx *x, int argc, char **argv)
 }
 
 /* The route table as JSON: what the permission-matrix test walks. */
+/* `config [show|defaults|lighttpd|get KEY]`: the settings in effect and
+ * where each came from; the documented default file; lighttpd's variables
+ * (lighttpd.conf includes them); one value, for scripts. */
+static int cmd_config(cli_ctx *x, int argc, char **argv)
+{
+    (void)x;
+    const char *what = argc > 0 ? argv[0] : "show";
+    if (!strcmp(what, "show") && argc <= 1) config_print(stdout);
+    else if (!strcmp(what, "defaults") && argc == 1) config_print_defaults(stdout);
+    else if (!strcmp(what, "lighttpd") && argc == 1) config_print_lighttpd(stdout);
+    else if (!strcmp(what, "get") && argc == 2) {
+        int k = config_lookup(argv[1]);
+        if (k < 0) {
+            fprintf(stderr, "flightdeck: no setting \"%s\" (flightdeck config lists them)\n", argv[1]);
+            return EXIT_USAGE;
+        }
+        printf("%s\n", config_value((config_key)k));
+    } else
+        return EXIT_USAGE;
+    return fflush(stdout) == 0 ? 0 : 1;
+}
+
 static int cmd_routes(cli_ctx *x, int argc, char **argv)
 {
     (void)x; (void)argc; (void)argv;
@@ -903,6 +925,12 @@ static const cli_cmd commands[] = {
     { "token revoke", cmd_token_revoke, 0, "token revoke NAME", "revoke a token at once", NULL },
     { "token list", cmd_token_list, 0, "token list [--json]", "tokens and their grants", NULL },
     { "demo", cmd_demo, 0, "demo [--sessions N] [--seed S]", "load demo sessions (default 300)", NULL },
+    { "config", cmd_config, CMD_NODB, "config [show | defaults | lighttpd | get KEY]",
+      "the settings in effect, and where each came from",
+      "show: every key, its value and its source (default, file, environment).\n"
+      "defaults: the documented configuration file, every key at its default.\n"
+      "lighttpd: the variables lighttpd.conf includes (port, bind, folders).\n"
+      "get KEY: one value (paths made absolute), for scripts." },
     { "routes", cmd_routes, CMD_NODB, "routes", "every route with its permission, as JSON", NULL },
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
@@ -1035,6 +1063,11 @@ int main(int argc, char **argv)
         first += 2;
     if (first < argc && !strcmp(argv[first], "simulate")) return sim_main(argc - first, argv + first);
     if (global_opts(&argc, argv, &db_path, &server)) return EXIT_USAGE;
+    char cerr[600];
+    if (config_load(cerr, sizeof cerr)) {
+        fprintf(stderr, "flightdeck: configuration: %s\n", cerr);
+        return 1;
+    }
     if (db_path && server) {
         fprintf(stderr, "flightdeck: give --db or --server, not both\n");
         return EXIT_USAGE;
@@ -1044,8 +1077,7 @@ int main(int argc, char **argv)
         server = getenv("FLIGHTDECK_SERVER");
         if (server && !*server) server = NULL;
     }
-    if (!db_path) db_path = getenv("FLIGHTDECK_DB");
-    if (!db_path || !*db_path) db_path = "var/flightdeck.db";
+    if (!db_path) db_path = config_path(CFG_DB);
 
     if (argc < 1) { usage(stderr); return EXIT_USAGE; }
     if (!strcmp(argv[0], "help")) return help_main(argc - 1, argv + 1);

@@ -1,5 +1,6 @@
 /* db: connection, statement cache, migrations. See db.h. */
 #include "db.h"
+#include "log.h"
 
 #include <pthread.h>
 #include <stdio.h>
@@ -156,7 +157,7 @@ void db_free(db *d)
     for (int i = 0; i < SQL__COUNT; i++) sqlite3_finalize(d->st[i]);
     for (int i = 0; i < d->nshape; i++) sqlite3_finalize(d->shape[i].st);
     if (sqlite3_close(d->h) != SQLITE_OK)
-        fprintf(stderr, "flightdeck: closing the database: %s\n", sqlite3_errmsg(d->h));
+        log_msg(LOGL_ERROR, "closing the database: %s", sqlite3_errmsg(d->h));
     free(d);
 }
 
@@ -186,8 +187,7 @@ sqlite3_stmt *db_stmt(db *d, db_sql_id id)
         int rc = sqlite3_prepare_v3(d->h, db_sql_text[id], -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
         if (rc != SQLITE_OK) {
             db_note(rc);
-            fprintf(stderr, "flightdeck: cannot prepare statement %d: %s\n", (int)id,
-                    sqlite3_errmsg(d->h));
+            log_msg(LOGL_ERROR, "cannot prepare statement %d: %s", (int)id, sqlite3_errmsg(d->h));
             return NULL;
         }
         d->st[id] = st;
@@ -212,7 +212,7 @@ sqlite3_stmt *db_stmt_shape(db *d, uint64_t key, const char *sql)
     int rc = sqlite3_prepare_v3(d->h, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL);
     if (rc != SQLITE_OK) {
         db_note(rc);
-        fprintf(stderr, "flightdeck: cannot prepare shape %llx: %s\n", (unsigned long long)key,
+        log_msg(LOGL_ERROR, "cannot prepare shape %llx: %s", (unsigned long long)key,
                 sqlite3_errmsg(d->h));
         return NULL;
     }
@@ -258,7 +258,7 @@ static int db_exec_text(db *d, const char *sql)
     }
     db_note(rc);
     if (rc != SQLITE_OK)
-        fprintf(stderr, "flightdeck: sql failed (%s, %d): %s\n", sqlite3_errmsg(d->h),
+        log_msg(LOGL_ERROR, "sql failed (%s, %d): %s", sqlite3_errmsg(d->h),
                 sqlite3_extended_errcode(d->h), strlen(sql) > 60 ? "migration" : sql);
     return rc == SQLITE_OK ? 0 : -1;
 }
@@ -336,7 +336,7 @@ int db_commit(db *d)
 void db_request_end(db *d)
 {
     if (!sqlite3_get_autocommit(d->h)) {
-        fprintf(stderr, "flightdeck: a transaction was left open; rolled back\n");
+        log_msg(LOGL_ERROR, "a transaction was left open; rolled back");
         sqlite3_exec(d->h, "ROLLBACK", NULL, NULL, NULL);
     }
     d->bulk = 0;

@@ -7,6 +7,7 @@
 
 #include "db.h"
 #include "handlers.h"
+#include "log.h"
 #include "ingest.h"
 #include "metrics.h"
 #include "wgroup.h"
@@ -20,7 +21,7 @@
 hres answer_ingest_err(ctx *c, const ingest_err *e)
 {
     if (e->status >= 500 && e->status != 503) {
-        fprintf(stderr, "flightdeck: ingest: %s\n", e->message);
+        log_msg(LOGL_ERROR, "ingest: %s", e->message);
         return HR_ERROR;
     }
     if (e->status == 409 && *e->session_status)

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "config.h"
 #include "db.h"
 #include "fmt.h"
 #include "handlers.h"
@@ -22,7 +23,6 @@
 #define TRACE_ROWS    200        /* rows of the waterfall */
 #define TRACE_LOGS    100        /* log lines under the trace */
 #define LOG_PAGE      200        /* log lines per page of the Logs tab */
-#define INLINE_MAX_DEFAULT (64 * 1024) /* payload bytes shown inline; FLIGHTDECK_INLINE_PAYLOAD_MAX */
 #define WF_W          960        /* waterfall viewBox */
 #define WF_LABEL_W    280
 #define WF_BAR_X0     300
@@ -39,16 +39,7 @@ static const char *col_text(sqlite3_stmt *st, int i)
 static int is_null(sqlite3_stmt *st, int i) { return sqlite3_column_type(st, i) == SQLITE_NULL; }
 
 /* Bytes of a payload shown inline; larger ones are download-only. */
-static long long inline_max(void)
-{
-    static long long v;
-    if (!v) {
-        const char *e = getenv("FLIGHTDECK_INLINE_PAYLOAD_MAX");
-        long long n = e ? strtoll(e, NULL, 10) : 0;
-        v = n >= 1024 && n <= (1LL << 30) ? n : INLINE_MAX_DEFAULT;
-    }
-    return v;
-}
+static long long inline_max(void) { return config_int(CFG_INLINE_PAYLOAD_MAX); }
 
 /* Markdown to safe HTML (report.c: raw HTML in the input shows as text)
  * into v["content_html"]. */

@@ -20,6 +20,8 @@
 
 #include "app.h"
 #include "bg.h"
+#include "config.h"
+#include "log.h"
 #include "db.h"
 #include "ingest.h"
 #include "notify.h"
@@ -146,13 +148,6 @@ static void reopen_if_writable(const char *path)
                 nconns, atomic_load(&db_degraded) ? " (some still read-only)" : "");
     }
     pthread_rwlock_unlock(&db_gate);
-}
-
-/* The environment variable `name`, or dflt when it is unset or empty. */
-static const char *env_or(const char *name, const char *dflt)
-{
-    const char *v = getenv(name);
-    return v && *v ? v : dflt;
 }
 
 /* The media type of a Content-Type header, lowercased, parameters cut. */
@@ -406,47 +401,42 @@ int main(void)
      * what it once held. Two: eight runtimes posting 1,000-event batches
      * peaked at 41 MB of RSS with four heaps, 31 MB with two. */
     mallopt(M_ARENA_MAX, 2);
-    ap.db_path = env_or("FLIGHTDECK_DB", "var/flightdeck.db");
-    ap.workers = atoi(env_or("FLIGHTDECK_WORKERS", "16"));
+    /* Settings: etc/flightdeck.conf (or FLIGHTDECK_CONF), then the
+     * environment (config.h); ranges are checked there. */
+    if (config_load(err, sizeof err)) {
+        fprintf(stderr, "flightdeck: configuration: %s\n", err);
+        return 1;
+    }
+    if (log_open(config_str(CFG_LOG_LEVEL), config_path(CFG_LOG_FILE), err, sizeof err)) {
+        fprintf(stderr, "flightdeck: log_file: %s\n", err);
+        return 1;
+    }
+    ap.db_path = config_path(CFG_DB);
+    ap.workers = (int)config_int(CFG_WORKERS);
     /* Long-polls may hold at most this many workers; the rest stay free for
      * pages and API calls, however many runtimes wait. */
-    int longpolls = atoi(env_or("FLIGHTDECK_LONGPOLL_MAX", "0"));
+    int longpolls = (int)config_int(CFG_LONGPOLL_MAX);
     notify_set_max_waiters(longpolls > 0 ? longpolls : ap.workers / 2);
-    ap.max_body = (size_t)strtoull(env_or("FLIGHTDECK_MAX_BODY", "8388608"), NULL, 10);
+    /* Bodies are read with one FCGX_GetStr (int length): config caps it at 1 GiB. */
+    ap.max_body = (size_t)config_int(CFG_MAX_BODY);
     /* Rendered pages and API reads kept while the database is unchanged
      * (pcache.h); 0 for either switches the cache off. */
-    long cache_mb = atol(env_or("FLIGHTDECK_PAGE_CACHE_MB", "8"));
-    long cache_ms = atol(env_or("FLIGHTDECK_PAGE_CACHE_MS", "1000"));
-    if (cache_mb < 0 || cache_mb > 4096 || cache_ms < 0 || cache_ms > 3600000) {
-        fprintf(stderr, "flightdeck: FLIGHTDECK_PAGE_CACHE_MB must be 0..4096 and "
-                        "FLIGHTDECK_PAGE_CACHE_MS 0..3600000\n");
-        return 1;
-    }
-    pcache_configure((size_t)cache_mb << 20, (int)cache_ms);
+    pcache_configure((size_t)config_int(CFG_PAGE_CACHE_MB) << 20, (int)config_int(CFG_PAGE_CACHE_MS));
     ap.version = FD_VERSION;
-    /* Bodies are read with one FCGX_GetStr (int length): keep the limit sane. */
-    if (ap.max_body < 1024 || ap.max_body > (size_t)1 << 30) {
-        fprintf(stderr, "flightdeck: FLIGHTDECK_MAX_BODY must be 1024..1073741824 bytes\n");
-        return 1;
-    }
-    if (ap.workers < 1 || ap.workers > MAX_WORKERS) {
-        fprintf(stderr, "flightdeck: FLIGHTDECK_WORKERS must be 1..%d\n", MAX_WORKERS);
-        return 1;
-    }
-    if (app_cors_config(&ap, getenv("FLIGHTDECK_CORS_ORIGINS"), err, sizeof err)) {
-        fprintf(stderr, "flightdeck: FLIGHTDECK_CORS_ORIGINS: %s\n", err);
+    if (app_cors_config(&ap, config_str(CFG_CORS_ORIGINS), err, sizeof err)) {
+        fprintf(stderr, "flightdeck: cors_origins: %s\n", err);
         return 1;
     }
     if (auth_init()) { fprintf(stderr, "flightdeck: libsodium failed to start\n"); return 1; }
     /* Model prices for the cost of OpenTelemetry model calls (otlp.h). */
-    const char *prices = env_or("FLIGHTDECK_PRICES", "etc/prices.json");
+    const char *prices = config_path(CFG_PRICES);
     if (otlp_prices_load(prices, err, sizeof err)) {
-        fprintf(stderr, "flightdeck: FLIGHTDECK_PRICES: %s\n", err);
+        fprintf(stderr, "flightdeck: prices: %s\n", err);
         return 1;
     }
 
     ap.tmpl = tmpl_set_new();
-    const char *dir = env_or("FLIGHTDECK_TEMPLATES", "templates");
+    const char *dir = config_path(CFG_TEMPLATES);
     if (!ap.tmpl || tmpl_set_load_dir(ap.tmpl, dir, &terr) < 0) {
         fprintf(stderr, "flightdeck: templates in %s: %s line %d: %s\n", dir, terr.name,
                 terr.line, terr.msg);
@@ -497,6 +487,8 @@ int main(void)
             return 1;
         }
     }
+    log_msg(LOGL_INFO, "started: version %s, %d workers, database %s, configuration %s", FD_VERSION,
+            ap.workers, ap.db_path, config_file() ? config_file() : "(defaults and environment)");
     for (int i = 0; i < ap.workers; i++) pthread_join(ws[i].thread, NULL);
     tmpl_set_free(ap.tmpl);
     return 0;

@@ -1,5 +1,6 @@
 /* sessq: the session list query. See sessq.h. */
 #include "sessq.h"
+#include "log.h"
 
 #include <ctype.h>
 #include <stdarg.h>
@@ -637,7 +638,7 @@ sqlite3_stmt *sessq_prepare(db *d, const sessq *q, sq_cols cols, int backward)
     rc |= sqlite3_bind_int64(st, P_LIMIT, (sqlite3_int64)q->limit + 1);
     if (bl.shape & BIT(SH_OFFSET)) rc |= sqlite3_bind_int64(st, P_OFFSET, q->offset);
     if (rc != SQLITE_OK) {
-        fprintf(stderr, "flightdeck: sessq: cannot bind: %s\n", sqlite3_errmsg(db_handle(d)));
+        log_msg(LOGL_ERROR, "sessq: cannot bind: %s", sqlite3_errmsg(db_handle(d)));
         st = NULL;
     }
 out:

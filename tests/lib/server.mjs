@@ -252,6 +252,8 @@ export function hiddenValue(html, name) {
  *   env      extra environment for the app (e.g. FLIGHTDECK_MAX_BODY)
  *   app      the FastCGI program (default $FD_APP or build/san/flightdeck.fcgi)
  *   cli      the CLI (default $FD_CLI or build/san/flightdeck)
+ *   portFromConfig  write the port into env.FLIGHTDECK_CONF (a file) and
+ *            give lighttpd no PORT: the configuration file alone decides
  *   timeoutMs  how long to wait for /healthz (default 30 s)
  */
 export async function startServer(opts = {}) {
@@ -270,6 +272,8 @@ export async function startServer(opts = {}) {
     FD_ROOT: ROOT,
     FD_VAR: varDir,
     FD_APP: app,
+    // lighttpd.conf takes port and folders from `flightdeck config lighttpd`.
+    FD_CLI: cliPath,
     FLIGHTDECK_DB: dbPath,
     FLIGHTDECK_TEMPLATES: path.join(ROOT, 'templates'),
     FLIGHTDECK_PRICES: path.join(ROOT, 'etc', 'prices.json'),
@@ -279,8 +283,13 @@ export async function startServer(opts = {}) {
     ...(opts.env || {}),
   };
   delete env.PORT;
+  // Only what the test gives: never a developer's own settings.
+  for (const k of ['FLIGHTDECK_CONF', 'FLIGHTDECK_PORT', 'FLIGHTDECK_VAR', 'FLIGHTDECK_FCGI', 'FLIGHTDECK_ROOT']) {
+    if (!(opts.env && k in opts.env)) delete env[k];
+  }
 
   const srv = {
+    portFromConfig: !!opts.portFromConfig,
     root: ROOT,
     varDir,
     dbPath,
@@ -488,6 +497,9 @@ export async function startServer(opts = {}) {
   for (let attempt = 0; attempt < 5; attempt++) {
     srv.port = await freePort();
     srv.url = `http://127.0.0.1:${srv.port}`;
+    // The port from the configuration file alone (lighttpd.conf reads it
+    // through `flightdeck config lighttpd`), not from PORT.
+    if (opts.portFromConfig) fs.appendFileSync(srv.env.FLIGHTDECK_CONF, `\nport = ${srv.port}\n`);
     try {
       await launch(srv, opts.timeoutMs ?? 30000);
       return srv;
@@ -503,7 +515,7 @@ export async function startServer(opts = {}) {
 
 async function launch(srv, timeoutMs) {
   fs.rmSync(path.join(srv.varDir, 'lighttpd-error.log'), { force: true });
-  const env = { ...srv.env, PORT: String(srv.port) };
+  const env = srv.portFromConfig ? { ...srv.env } : { ...srv.env, PORT: String(srv.port) };
   // lighttpd's own stdout/stderr go to a file, not a pipe: a FastCGI child
   // that outlives lighttpd would otherwise hold the pipe (and this process) open.
   const outFile = path.join(srv.varDir, 'lighttpd.out');
