@@ -731,11 +731,12 @@ void app_handle(ctx *c)
         }
         goto done;
     }
-    /* Administration (users, grants, tokens, audit) spans every project, so
-     * it needs admin on all of them: a project-scoped admin must not be able
-     * to grant itself the rest. */
-    int permitted = rt->perm == PERM_ADMIN ? auth_can_all(&c->who, PERM_ADMIN)
-                                           : auth_can(&c->who, rt->perm, NULL);
+    /* Administration (users, grants, tokens, audit, retention) spans every
+     * project, so it needs admin on all of them: a project-scoped admin must
+     * not be able to grant itself the rest. Metrics count every project's
+     * sessions: a grant on all of them too. */
+    int global = rt->perm == PERM_ADMIN || rt->perm == PERM_METRICS;
+    int permitted = global ? auth_can_all(&c->who, rt->perm) : auth_can(&c->who, rt->perm, NULL);
     if (!permitted) {
         r = ctx_error(c, 403, "forbidden", "your role does not allow this (%s)",
                       perm_name(rt->perm));

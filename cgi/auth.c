@@ -10,14 +10,14 @@
 
 static const char *const role_names[ROLE__COUNT] = {
     [ROLE_VIEWER] = "viewer", [ROLE_OPERATOR] = "operator",
-    [ROLE_ADMIN] = "admin", [ROLE_RUNTIME] = "runtime",
+    [ROLE_ADMIN] = "admin", [ROLE_RUNTIME] = "runtime", [ROLE_METRICS] = "metrics",
 };
 
 static const char *const perm_names[PERM__COUNT] = {
     [PERM_NONE] = "none", [PERM_PAGES] = "pages", [PERM_READ] = "read",
     [PERM_WRITE] = "write", [PERM_PAUSE] = "pause", [PERM_CANCEL] = "cancel",
     [PERM_DELETE] = "delete", [PERM_INPUT] = "input", [PERM_RUNTIME] = "runtime",
-    [PERM_ADMIN] = "admin",
+    [PERM_ADMIN] = "admin", [PERM_METRICS] = "metrics",
 };
 
 #define P(x) (1u << (x))
@@ -29,6 +29,7 @@ static const unsigned role_perms[ROLE__COUNT] = {
                       P(PERM_CANCEL) | P(PERM_INPUT),
     [ROLE_ADMIN]    = ~0u,
     [ROLE_RUNTIME]  = P(PERM_READ) | P(PERM_RUNTIME) | P(PERM_INPUT),
+    [ROLE_METRICS]  = P(PERM_METRICS),
 };
 #undef P
 

@@ -25,11 +25,14 @@ typedef enum perm {
     PERM_INPUT,     /* messages, client tool results, manual tasks */
     PERM_RUNTIME,   /* create sessions, append events */
     PERM_ADMIN,
+    PERM_METRICS,   /* GET /metrics: admins and metrics tokens */
     PERM__COUNT
 } perm;
 
 typedef enum role {
-    ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN, ROLE_RUNTIME, ROLE__COUNT
+    ROLE_VIEWER, ROLE_OPERATOR, ROLE_ADMIN, ROLE_RUNTIME,
+    ROLE_METRICS, /* a monitoring system's scraper: /metrics and nothing else */
+    ROLE__COUNT
 } role;
 
 typedef struct auth_grant {

@@ -14,8 +14,6 @@
 
 #define AUDIT_PAGE 100
 
-static const char *const role_names[] = { "viewer", "operator", "admin", "runtime" };
-
 /* The keys every admin page has: tab, nav, role choices (`preselect` is
  * the role offered first-hand, or NULL). */
 static cJSON *admin_view(const char *title, const char *tab, const char *preselect)
@@ -25,10 +23,10 @@ static cJSON *admin_view(const char *title, const char *tab, const char *presele
     cJSON_AddBoolToObject(v, "nav_admin_current", 1);
     cJSON_AddBoolToObject(v, tab, 1);
     cJSON *roles = cJSON_AddArrayToObject(v, "roles");
-    for (size_t i = 0; i < sizeof role_names / sizeof role_names[0]; i++) {
+    for (int i = 0; i < ROLE__COUNT; i++) {
         cJSON *r = cJSON_CreateObject();
-        cJSON_AddStringToObject(r, "value", role_names[i]);
-        if (preselect && !strcmp(preselect, role_names[i])) cJSON_AddBoolToObject(r, "selected", 1);
+        cJSON_AddStringToObject(r, "value", role_name((role)i));
+        if (preselect && !strcmp(preselect, role_name((role)i))) cJSON_AddBoolToObject(r, "selected", 1);
         cJSON_AddItemToArray(roles, r);
     }
     return v;

@@ -16,7 +16,7 @@
 const route route_table[] = {
     /* method  pattern                              permission    flags                   handler */
     { GET,  "/healthz",                             PERM_NONE,    ROUTE_API,              h_health },
-    { GET,  "/metrics",                             PERM_ADMIN,   ROUTE_API,              h_metrics },
+    { GET,  "/metrics",                             PERM_METRICS, ROUTE_API,              h_metrics },
     { GET,  "/api/v1/openapi.json",                 PERM_NONE,    ROUTE_API,              h_openapi },
     { GET,  "/",                                    PERM_NONE,    ROUTE_PAGE,             h_root },
     { GET,  "/login",                               PERM_NONE,    ROUTE_PAGE,             h_login_form },

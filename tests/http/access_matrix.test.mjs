@@ -2,7 +2,7 @@
 // `flightdeck routes` prints x every principal x {own project, other project}.
 //
 // Principals: nobody; a viewer, an operator, an admin and a runtime whose one
-// grant is project "alpha"; and an admin on all projects. API routes are
+// grant is project "alpha"; a metrics scraper and an admin on all projects. API routes are
 // called with each principal's API token, page routes with a signed-in user
 // of the same role and grant (and its CSRF token on forms).
 //
@@ -31,15 +31,16 @@ import { createSession, append, reachStatus, sql, q } from '../lib/fixtures.mjs'
 // ------------------------------------------------------------ the model
 
 /** What each role may do (README "Access", docs/decisions.md). */
-const ALL_PERMS = ['none', 'pages', 'read', 'write', 'pause', 'cancel', 'delete', 'input', 'runtime', 'admin'];
+const ALL_PERMS = ['none', 'pages', 'read', 'write', 'pause', 'cancel', 'delete', 'input', 'runtime', 'admin', 'metrics'];
 const ROLE_PERMS = {
   viewer: ['pages', 'read'],
   operator: ['pages', 'read', 'write', 'pause', 'cancel', 'input'],
   admin: ALL_PERMS.filter((p) => p !== 'none'),
   runtime: ['read', 'runtime', 'input'],
+  metrics: ['metrics'],
 };
 /** Permissions that are not about one project: they need an all-projects grant. */
-const GLOBAL_PERMS = ['admin'];
+const GLOBAL_PERMS = ['admin', 'metrics'];
 
 const PROJECTS = ['alpha', 'beta'];
 const PRINCIPALS = [
@@ -48,6 +49,7 @@ const PRINCIPALS = [
   { name: 'operator', role: 'operator', project: 'alpha' },
   { name: 'admin@alpha', role: 'admin', project: 'alpha' },
   { name: 'runtime', role: 'runtime', project: 'alpha' },
+  { name: 'metrics', role: 'metrics', project: null },
   { name: 'admin@all', role: 'admin', project: null },
 ];
 

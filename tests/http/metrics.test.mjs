@@ -46,10 +46,21 @@ describe('GET /metrics', () => {
   });
   after(async () => { await srv.stop(); });
 
-  it('admin tokens only', async () => {
+  it('admin and metrics tokens only; a metrics token reads nothing else', async () => {
     assert.equal((await srv.fetch('/metrics')).status, 401);
     assert.equal((await srv.fetch('/metrics', { headers: { authorization: `Bearer ${viewer}` } })).status, 403);
     assert.equal((await srv.fetch('/metrics', { headers: { authorization: `Bearer ${runtime}` } })).status, 403);
+    const scraper = await srv.token('metrics');
+    const r = await srv.fetch('/metrics', { headers: { authorization: `Bearer ${scraper}` } });
+    assert.equal(r.status, 200);
+    assert.match(await r.text(), /^flightdeck_sessions\{status="running"\} \d+$/m);
+    for (const p of ['/api/v1/sessions', '/api/v1/tasks', '/api/v1/openapi.json']) {
+      const a = await srv.api('GET', p, { token: scraper });
+      assert.ok(a.status === 403 || (p.endsWith('openapi.json') && a.status === 200), `${p}: ${a.status}`);
+    }
+    // Metrics cover every project: a grant on one is not enough.
+    const scoped = await srv.token('metrics', { project: 'alpha' });
+    assert.equal((await srv.fetch('/metrics', { headers: { authorization: `Bearer ${scoped}` } })).status, 403);
   });
 
   it('counts requests, latency, ingestion and sessions, and follows the traffic', async () => {

@@ -36,7 +36,7 @@ TEST(test_role_names)
 {
     static const char *const names[ROLE__COUNT] = {
         [ROLE_VIEWER] = "viewer", [ROLE_OPERATOR] = "operator", [ROLE_ADMIN] = "admin",
-        [ROLE_RUNTIME] = "runtime",
+        [ROLE_RUNTIME] = "runtime", [ROLE_METRICS] = "metrics",
     };
     for (int r = 0; r < ROLE__COUNT; r++) {
         CHECK_STR(role_name((role)r), names[r]);
@@ -55,6 +55,7 @@ TEST(test_perm_names)
 {
     static const char *const names[PERM__COUNT] = {
         "none", "pages", "read", "write", "pause", "cancel", "delete", "input", "runtime", "admin",
+        "metrics",
     };
     for (int p = 0; p < PERM__COUNT; p++) CHECK_STR(perm_name((perm)p), names[p]);
     CHECK_STR(perm_name(PERM__COUNT), "?");
@@ -62,13 +63,15 @@ TEST(test_perm_names)
 
 /* The matrix of DESIGN.md section 7, role by role. */
 static const int matrix[ROLE__COUNT][PERM__COUNT] = {
-    /*                 none pages read write pause cancel delete input runtime admin */
-    [ROLE_VIEWER]   = { 1,   1,    1,   0,    0,    0,     0,     0,    0,      0 },
-    [ROLE_OPERATOR] = { 1,   1,    1,   1,    1,    1,     0,     1,    0,      0 },
-    [ROLE_ADMIN]    = { 1,   1,    1,   1,    1,    1,     1,     1,    1,      1 },
+    /*                 none pages read write pause cancel delete input runtime admin metrics */
+    [ROLE_VIEWER]   = { 1,   1,    1,   0,    0,    0,     0,     0,    0,      0,    0 },
+    [ROLE_OPERATOR] = { 1,   1,    1,   1,    1,    1,     0,     1,    0,      0,    0 },
+    [ROLE_ADMIN]    = { 1,   1,    1,   1,    1,    1,     1,     1,    1,      1,    1 },
     /* A runtime creates and appends, reads its sessions (it polls them) and
      * answers client tool calls; it does not open pages or act as an operator. */
-    [ROLE_RUNTIME]  = { 1,   0,    1,   0,    0,    0,     0,     1,    1,      0 },
+    [ROLE_RUNTIME]  = { 1,   0,    1,   0,    0,    0,     0,     1,    1,      0,    0 },
+    /* A scraper reads /metrics and nothing else: no session, no page. */
+    [ROLE_METRICS]  = { 1,   0,    0,   0,    0,    0,     0,     0,    0,      0,    1 },
 };
 
 TEST(test_perm_matrix)
