@@ -1,4 +1,5 @@
-/* bg: checkpoints and search indexing off the commit path. See bg.h. */
+/* bg: checkpoints, search indexing and the retention sweep off the
+ * request path. See bg.h. */
 #include "bg.h"
 
 #include <sqlite3.h>
@@ -7,6 +8,9 @@
 #include <time.h>
 
 #include "db.h"
+#include "log.h"
+#include "metrics.h"
+#include "retention.h"
 #include "wgroup.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
@@ -19,6 +23,9 @@ static pthread_t thread;
 static struct db **conn;
 static pthread_rwlock_t *gate;
 static unsigned long long n_checkpoints, n_flushes;
+/* The retention sweep (retention.h): off until bg_retention. */
+static int sweep_days, sweep_every_ms, sweep_batch;
+#define SWEEP_PAUSE_MS 20  /* between two batches of one sweep: requests go first */
 
 static int64_t mono_ms(void)
 {
@@ -92,17 +99,56 @@ static void checkpoint(struct db *d)
     pthread_mutex_unlock(&lock);
 }
 
+void bg_retention(int default_days, int every_s, int batch)
+{
+    sweep_days = default_days;
+    sweep_every_ms = every_s * 1000;
+    sweep_batch = batch;
+}
+
+/* A wgroup piece: one batch of the sweep. */
+typedef struct sweep_arg {
+    retention_counts c;
+    int              deleted;
+} sweep_arg;
+
+static int sweep_piece(struct db *d, void *arg)
+{
+    sweep_arg *a = arg;
+    a->c.sessions = a->c.events = 0;
+    a->deleted = retention_sweep_batch(d, db_now_ms(), sweep_days, sweep_batch, &a->c);
+    return a->deleted < 0 ? -1 : 0;
+}
+
+/* One batch of the sweep. Returns 1 when the sweep may have more to do
+ * (run again soon), 0 when it is done or failed. */
+static int sweep_step(struct db *d)
+{
+    sweep_arg a = { { 0, 0 }, 0 };
+    if (wgroup_run(d, sweep_piece, &a, RETENTION_BATCH_EVENTS, NULL) != 0) {
+        log_msg(LOGL_ERROR, "retention sweep: %s", db_errmsg(d));
+        metrics_sweep(1, 0, 0);
+        return 0;
+    }
+    metrics_sweep(a.deleted == 0, a.c.sessions, a.c.events);
+    if (a.deleted > 0)
+        log_msg(LOGL_INFO, "retention sweep: deleted %lld sessions, %lld events", a.c.sessions, a.c.events);
+    return a.deleted > 0;
+}
+
 static void *bg_run(void *arg)
 {
     (void)arg;
     int64_t next_flush = mono_ms() + BG_SEARCH_MS;
+    int64_t next_sweep = sweep_every_ms > 0 ? mono_ms() + sweep_every_ms : INT64_MAX;
     pthread_mutex_lock(&lock);
     while (!stopping) {
         int64_t now = mono_ms();
-        if (!want_checkpoint && now < next_flush) {
+        int64_t next = next_flush < next_sweep ? next_flush : next_sweep;
+        if (!want_checkpoint && now < next) {
             struct timespec until;
             clock_gettime(CLOCK_MONOTONIC, &until);
-            int64_t ns = until.tv_nsec + (next_flush - now) * 1000000;
+            int64_t ns = until.tv_nsec + (next - now) * 1000000;
             until.tv_sec += ns / 1000000000;
             until.tv_nsec = ns % 1000000000;
             pthread_cond_timedwait(&wake, &lock, &until);
@@ -118,6 +164,8 @@ static void *bg_run(void *arg)
             flush_queue(*conn);
             next_flush = mono_ms() + BG_SEARCH_MS;
         }
+        if (now >= next_sweep)
+            next_sweep = mono_ms() + (sweep_step(*conn) ? SWEEP_PAUSE_MS : sweep_every_ms);
         db_request_end(*conn); /* nothing may stay open on it */
         pthread_rwlock_unlock(gate);
 

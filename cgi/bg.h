@@ -16,6 +16,11 @@
  *   not one per commit. Searches call db_search_sync first, so nothing
  *   committed is ever missing from a search's answer.
  *
+ * - The retention sweep (retention.h), every `sweep_seconds` once
+ *   bg_retention set it up: batches of at most `sweep_batch` sessions, each
+ *   a wgroup piece (so it queues with the appends), SWEEP_PAUSE_MS apart
+ *   until a batch finds nothing.
+ *
  * Only the server (main.c) starts it; the CLI and the tests commit with
  * SQLite's defaults. */
 #ifndef FD_BG_H
@@ -37,6 +42,11 @@ void bg_attach(struct db *d);
  * *gate shared (main.c may replace every connection under the gate held
  * exclusively). 0, or -1 when the thread could not start. */
 int bg_start(struct db **conn, pthread_rwlock_t *gate);
+
+/* Sweep every every_s seconds (0: never), deleting sessions of projects
+ * without a rule after default_days (0: never), batch sessions per
+ * transaction. Call before bg_start. */
+void bg_retention(int default_days, int every_s, int batch);
 
 /* Index what is still queued and checkpoint, on *conn (at a stop, after
  * the requests in flight ended). Called from the stopping thread. */

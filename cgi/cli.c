@@ -21,6 +21,7 @@
 #include "account.h"
 #include "cli.h"
 #include "config.h"
+#include "retention.h"
 #include "auth.h"
 #include "db.h"
 #include "http.h"
@@ -343,6 +344,107 @@ static int cmd_demo(cli_ctx *x, int argc, char **argv)
 }
 
 /* The route table as JSON: what the permission-matrix test walks. */
+/* A whole number in [lo, hi] from an option's text, or -1. */
+static long long whole_in(const char *v, long long lo, long long hi)
+{
+    char *end;
+    if (!v || !*v) return -1;
+    long long n = strtoll(v, &end, 10);
+    return *end || n < lo || n > hi ? -1 : n;
+}
+
+static int cmd_retention_list(cli_ctx *x, int argc, char **argv)
+{
+    cli_opts op;
+    static const char *const spec[] = { "--json", NULL };
+    if (cli_opts_parse(x->name, argc, argv, spec, &op) || op.npos) return EXIT_USAGE;
+    cJSON *rules = retention_rules_json(x->d);
+    if (!rules) { fprintf(stderr, "flightdeck: %s\n", db_errmsg(x->d)); return 1; }
+    long long dflt = config_int(CFG_RETENTION_DAYS);
+    int rc = 0;
+    if (cli_opt(&op, "--json")) {
+        rc = cli_print_json(rules);
+    } else {
+        if (dflt) printf("default: keep finished sessions %lld days (retention_days)\n", dflt);
+        else printf("default: keep finished sessions forever (retention_days = 0)\n");
+        const cJSON *r;
+        cJSON_ArrayForEach(r, rules) {
+            const cJSON *k = cJSON_GetObjectItemCaseSensitive(r, "keep_days");
+            const cJSON *m = cJSON_GetObjectItemCaseSensitive(r, "max_payload_bytes");
+            char keep[48], cap[64];
+            if (cJSON_IsNumber(k)) snprintf(keep, sizeof keep, "%lld days", (long long)k->valuedouble);
+            else snprintf(keep, sizeof keep, "forever");
+            if (cJSON_IsNumber(m)) snprintf(cap, sizeof cap, "up to %lld bytes", (long long)m->valuedouble);
+            else snprintf(cap, sizeof cap, "whole");
+            printf("%s: keep %s, payloads %s (set by %s)\n",
+                   cJSON_GetObjectItemCaseSensitive(r, "project")->valuestring, keep, cap,
+                   cJSON_GetObjectItemCaseSensitive(r, "updated_by")->valuestring);
+        }
+    }
+    cJSON_Delete(rules);
+    return rc;
+}
+
+static int cmd_retention_set(cli_ctx *x, int argc, char **argv)
+{
+    cli_opts op;
+    static const char *const spec[] = { "--days=", "--forever", "--max-payload=", "--no-cap", NULL };
+    if (cli_opts_parse(x->name, argc, argv, spec, &op) || op.npos != 1) return EXIT_USAGE;
+    const char *days_s = cli_opt(&op, "--days"), *cap_s = cli_opt(&op, "--max-payload");
+    if (!days_s == !cli_opt(&op, "--forever") || (cap_s && cli_opt(&op, "--no-cap"))) {
+        fprintf(stderr, "flightdeck: give --days N or --forever, and at most one of --max-payload, --no-cap\n");
+        return EXIT_USAGE;
+    }
+    long long days = days_s ? whole_in(days_s, 1, RETENTION_MAX_DAYS) : 0;
+    long long cap = cap_s ? whole_in(cap_s, RETENTION_MIN_CAP, RETENTION_MAX_CAP) : 0;
+    if (days < 0 || cap < 0) {
+        fprintf(stderr, "flightdeck: --days must be 1 to %d; --max-payload %d to %lld bytes\n",
+                RETENTION_MAX_DAYS, RETENTION_MIN_CAP, (long long)RETENTION_MAX_CAP);
+        return EXIT_USAGE;
+    }
+    char err[200];
+    int rc = retention_set(x->d, op.pos[0], (int)days, cap, CLI_ACTOR, err, sizeof err);
+    if (rc == 1) { fprintf(stderr, "flightdeck: %s\n", err); return EXIT_USAGE; }
+    if (rc) { fprintf(stderr, "flightdeck: %s\n", db_errmsg(x->d)); return 1; }
+    printf("Project %s: keep finished sessions %s%s, store payloads %s%s.\n", op.pos[0],
+           days ? days_s : "forever", days ? " days" : "", cap ? "up to " : "whole",
+           cap ? cap_s : "");
+    return 0;
+}
+
+static int cmd_retention_clear(cli_ctx *x, int argc, char **argv)
+{
+    cli_opts op;
+    static const char *const spec[] = { NULL };
+    if (cli_opts_parse(x->name, argc, argv, spec, &op) || op.npos != 1) return EXIT_USAGE;
+    int rc = retention_clear(x->d, op.pos[0], CLI_ACTOR);
+    if (rc < 0) { fprintf(stderr, "flightdeck: %s\n", db_errmsg(x->d)); return 1; }
+    if (rc == 0) { fprintf(stderr, "flightdeck: project %s has no rule\n", op.pos[0]); return 1; }
+    printf("Project %s follows the default again.\n", op.pos[0]);
+    return 0;
+}
+
+/* The sweep, now, to the end (the server runs it every sweep_seconds;
+ * this is for a cron job or a first clean-up). */
+static int cmd_retention_sweep(cli_ctx *x, int argc, char **argv)
+{
+    cli_opts op;
+    static const char *const spec[] = { NULL };
+    if (cli_opts_parse(x->name, argc, argv, spec, &op) || op.npos) return EXIT_USAGE;
+    retention_counts c = { 0, 0 };
+    int n, batches = 0;
+    while ((n = retention_sweep_batch(x->d, db_now_ms(), (int)config_int(CFG_RETENTION_DAYS),
+                                      (int)config_int(CFG_SWEEP_BATCH), &c)) > 0)
+        batches++;
+    if (n < 0) {
+        fprintf(stderr, "flightdeck: sweep failed after %lld sessions: %s\n", c.sessions, db_errmsg(x->d));
+        return 1;
+    }
+    printf("Deleted %lld sessions and %lld events in %d batch%s.\n", c.sessions, c.events, batches,
+           batches == 1 ? "" : "es");
+    return 0;
+}
+
 /* `config [show|defaults|lighttpd|get KEY]`: the settings in effect and
  * where each came from; the documented default file; lighttpd's variables
  * (lighttpd.conf includes them); one value, for scripts. */
@@ -925,6 +1027,18 @@ static const cli_cmd commands[] = {
     { "token revoke", cmd_token_revoke, 0, "token revoke NAME", "revoke a token at once", NULL },
     { "token list", cmd_token_list, 0, "token list [--json]", "tokens and their grants", NULL },
     { "demo", cmd_demo, 0, "demo [--sessions N] [--seed S]", "load demo sessions (default 300)", NULL },
+    { "retention list", cmd_retention_list, 0, "retention list [--json]",
+      "the default and every project's retention rule", NULL },
+    { "retention set", cmd_retention_set, 0,
+      "retention set PROJECT (--days N | --forever) [--max-payload BYTES | --no-cap]",
+      "keep a project's finished sessions N days; cap its stored payloads",
+      "Finished sessions are deleted by the server's sweep once they ended more than N\n"
+      "days ago. --max-payload cuts events (with tool arguments and results) longer\n"
+      "than BYTES (1024 or more) at ingest. Audited." },
+    { "retention clear", cmd_retention_clear, 0, "retention clear PROJECT",
+      "the project follows the default (retention_days) again", NULL },
+    { "retention sweep", cmd_retention_sweep, 0, "retention sweep",
+      "delete what has expired now, in batches (the server does it every sweep_seconds)", NULL },
     { "config", cmd_config, CMD_NODB, "config [show | defaults | lighttpd | get KEY]",
       "the settings in effect, and where each came from",
       "show: every key, its value and its source (default, file, environment).\n"

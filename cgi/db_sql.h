@@ -622,3 +622,40 @@ DB_SQL_ENUM(METRICS_SESSIONS,
 DB_SQL_ENUM(METRICS_DB_SIZE,
     "SELECT (SELECT page_count FROM pragma_page_count) * (SELECT page_size FROM pragma_page_size), "
     "(SELECT freelist_count FROM pragma_freelist_count) * (SELECT page_size FROM pragma_page_size)")
+
+/* ---- retention (retention.c) ---- */
+/* Expired sessions of one project with a rule: finished before ?2 (ms).
+ * ended_at is never before sort_time, so sessions_by_project bounds the
+ * scan. ?1 project ?2 cutoff ?3 limit -> id, events (an estimate: next_seq - 1) */
+DB_SQL_ENUM(RETENTION_EXPIRED_PROJECT,
+    "SELECT id, next_seq - 1 FROM sessions WHERE project = ?1 AND sort_time < ?2 AND ended_at < ?2 "
+    "AND status IN ('completed','failed','canceled') LIMIT ?3")
+/* Expired sessions of the projects without a rule (the default; walks
+ * sessions_by_time). ?1 cutoff ?2 limit -> id, events, project */
+DB_SQL_ENUM(RETENTION_EXPIRED_DEFAULT,
+    "SELECT id, next_seq - 1, project FROM sessions WHERE sort_time < ?1 AND ended_at < ?1 "
+    "AND status IN ('completed','failed','canceled') "
+    "AND project NOT IN (SELECT project FROM retention_rules) LIMIT ?2")
+/* Events a session holds now. ?1 session -> count */
+DB_SQL_ENUM(RETENTION_EVENT_COUNT,
+    "SELECT count(*) FROM events WHERE session_id = ?1")
+/* -> project, keep_days (NULL: forever), max_payload_bytes (NULL: none), updated_at, updated_by */
+DB_SQL_ENUM(RETENTION_RULES,
+    "SELECT project, keep_days, max_payload_bytes, updated_at, updated_by FROM retention_rules "
+    "ORDER BY project")
+/* ?1 project -> as RETENTION_RULES */
+DB_SQL_ENUM(RETENTION_RULE_GET,
+    "SELECT project, keep_days, max_payload_bytes, updated_at, updated_by FROM retention_rules "
+    "WHERE project = ?1")
+/* ?1 project ?2 keep_days or NULL ?3 max_payload_bytes or NULL ?4 now ?5 actor */
+DB_SQL_ENUM(RETENTION_RULE_SET,
+    "INSERT INTO retention_rules (project, keep_days, max_payload_bytes, updated_at, updated_by) "
+    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (project) DO UPDATE SET keep_days = ?2, "
+    "max_payload_bytes = ?3, updated_at = ?4, updated_by = ?5")
+/* ?1 project -> project (when there was a rule) */
+DB_SQL_ENUM(RETENTION_RULE_DELETE,
+    "DELETE FROM retention_rules WHERE project = ?1 RETURNING project")
+/* The payload cap of a session's project. ?1 session -> max_payload_bytes (no row: none) */
+DB_SQL_ENUM(RETENTION_CAP,
+    "SELECT r.max_payload_bytes FROM sessions s JOIN retention_rules r ON r.project = s.project "
+    "WHERE s.id = ?1 AND r.max_payload_bytes IS NOT NULL")

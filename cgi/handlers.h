@@ -9,6 +9,10 @@
 /* h_health.c */
 hres h_health(ctx *c);
 hres h_metrics(ctx *c);
+/* h_retention.c */
+hres h_retention_list(ctx *c);
+hres h_retention_put(ctx *c);
+hres h_retention_delete(ctx *c);
 hres h_root(ctx *c);
 
 /* h_login.c */

@@ -12,6 +12,7 @@
 #include "db.h"
 #include "fmt.h"
 #include "lifecycle.h"
+#include "retention.h"
 #include "utf8.h"
 
 /* ---------------------------------------------------------------- fields */
@@ -722,6 +723,7 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const cJSON *ori
     int64_t when = time_ms(ev, "time", now);
     int64_t event_id = 0, seq = 0;
     char *body = NULL;
+    cJSON *capped = NULL; /* ev cut to the project's payload cap */
     int rc = -1;
     sqlite3_stmt *st;
 
@@ -872,6 +874,20 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const cJSON *ori
 
     body = event_body(ev);
     if (!body) goto dberr;
+    /* The project's payload cap (retention.h): only a body past the
+     * smallest cap can be over one, so most events ask nothing. */
+    if (strlen(body) > RETENTION_MIN_CAP) {
+        long long cap = retention_cap(d, sid);
+        if (cap < 0) goto dberr;
+        if (cap > 0 && strlen(body) > (size_t)cap) {
+            capped = cJSON_Duplicate(ev, 1);
+            if (!capped || retention_cut(capped, (size_t)cap, NULL) < 0) goto dberr;
+            ev = capped; /* arguments and results below come from the cut event */
+            cJSON_free(body);
+            body = event_body(ev);
+            if (!body) goto dberr;
+        }
+    }
     if (ingest_event_insert(d, sid, ev_types[t].name, client_id, when, actor, tcid, body, now,
                      &event_id, &seq))
         goto dberr;
@@ -973,6 +989,7 @@ dberr:
     fail(err, 500, "internal", NULL, "database error: %s", db_errmsg(d));
 out:
     cJSON_free(body);
+    cJSON_Delete(capped);
     return rc;
 }
 

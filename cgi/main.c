@@ -474,6 +474,8 @@ int main(void)
     nconns = ap.workers + 3;
     the_app = &ap;
     if (open_all(ap.db_path)) return 1;
+    bg_retention((int)config_int(CFG_RETENTION_DAYS), (int)config_int(CFG_SWEEP_SECONDS),
+                 (int)config_int(CFG_SWEEP_BATCH));
     if (bg_start(&conns[CONN_BG], &db_gate)) {
         fprintf(stderr, "flightdeck: cannot start the background thread\n");
         return 1;

@@ -32,6 +32,8 @@ typedef struct route_stats {
 
 static route_stats stats[MAX_ROUTES + 1];
 static atomic_llong items[METRICS__ITEMS];
+/* The retention sweep: passes ended, and what its batches deleted. */
+static atomic_llong sweep_passes, swept_sessions, swept_events;
 static time_t started;
 static atomic_int started_set;
 
@@ -63,6 +65,13 @@ void metrics_ingested(metrics_item what, long long n)
 {
     if (what >= 0 && what < METRICS__ITEMS && n > 0)
         atomic_fetch_add_explicit(&items[what], n, memory_order_relaxed);
+}
+
+void metrics_sweep(int pass_done, long long sessions, long long events)
+{
+    if (pass_done) atomic_fetch_add_explicit(&sweep_passes, 1, memory_order_relaxed);
+    if (sessions > 0) atomic_fetch_add_explicit(&swept_sessions, sessions, memory_order_relaxed);
+    if (events > 0) atomic_fetch_add_explicit(&swept_events, events, memory_order_relaxed);
 }
 
 /* The labels of route slot i: route="/api/v1/sessions",method="GET". The
@@ -159,6 +168,15 @@ int metrics_write(buf *out, db *d)
     for (int i = 0; i < METRICS__ITEMS; i++)
         buf_printf(out, "flightdeck_ingested_total{kind=\"%s\"} %lld\n", item_names[i],
                    atomic_load_explicit(&items[i], memory_order_relaxed));
+    help(out, "flightdeck_retention_sweeps_total", "counter", "Retention sweeps run since the app started.");
+    buf_printf(out, "flightdeck_retention_sweeps_total %lld\n",
+               atomic_load_explicit(&sweep_passes, memory_order_relaxed));
+    help(out, "flightdeck_retention_deleted_total", "counter",
+         "What the retention sweep deleted since the app started: sessions, and the events they held.");
+    buf_printf(out, "flightdeck_retention_deleted_total{kind=\"sessions\"} %lld\n",
+               atomic_load_explicit(&swept_sessions, memory_order_relaxed));
+    buf_printf(out, "flightdeck_retention_deleted_total{kind=\"events\"} %lld\n",
+               atomic_load_explicit(&swept_events, memory_order_relaxed));
     help(out, "flightdeck_longpolls_waiting", "gauge", "Control and change long-polls waiting now.");
     buf_printf(out, "flightdeck_longpolls_waiting %d\n", notify_waiters());
     help(out, "flightdeck_start_time_seconds", "gauge", "When the app answered its first request (Unix time).");

@@ -21,6 +21,10 @@ void metrics_request(const struct route *r, int status, double seconds);
 typedef enum metrics_item { METRICS_EVENTS, METRICS_SPANS, METRICS_LOG_RECORDS, METRICS__ITEMS } metrics_item;
 void metrics_ingested(metrics_item what, long long n);
 
+/* One batch of the retention sweep ran: pass_done 1 when it ended a pass
+ * (found nothing more, or failed), and what it deleted. */
+void metrics_sweep(int pass_done, long long sessions, long long events);
+
 /* The whole scrape into out: the counters above, then what d says now.
  * 0, or -1 when the database could not be read (out holds the rest). */
 int metrics_write(buf *out, struct db *d);

@@ -90,6 +90,9 @@ const route route_table[] = {
     { GET,  "/api/v1/sessions/{id}/evals",          PERM_READ,    ROUTE_API,              h_api_evals_list },
     { GET,  "/api/v1/tasks",                        PERM_READ,    ROUTE_API,              h_api_tasks },
     { POST, "/api/v1/tasks/{id}/complete",          PERM_INPUT,   ROUTE_API,              h_api_task_complete },
+    { GET,  "/api/v1/retention",                    PERM_ADMIN,   ROUTE_API,              h_retention_list },
+    { PUT,  "/api/v1/retention/{project}",          PERM_ADMIN,   ROUTE_API,              h_retention_put },
+    { DEL,  "/api/v1/retention/{project}",          PERM_ADMIN,   ROUTE_API,              h_retention_delete },
     /* OTLP/HTTP (docs/opentelemetry.md): the paths OpenTelemetry exporters
      * append to OTEL_EXPORTER_OTLP_ENDPOINT. */
     { POST, "/v1/traces",                           PERM_RUNTIME, ROUTE_API,              h_otlp_traces },
