@@ -13,7 +13,7 @@ LIBS    := -lfcgi -lsqlite3 -lcjson -lsodium -lmd4c-html -lmd4c -lz -lpthread -l
 SAN     := -fsanitize=address,undefined,float-cast-overflow -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # The CLI alone links libcurl (sim.c: the reference runtime talks HTTP).
-CLI_ONLY := cgi/cli.c cgi/sim.c cgi/cli_data.c cgi/cli_remote.c
+CLI_ONLY := cgi/cli.c cgi/sim.c cgi/cli_data.c cgi/cli_remote.c cgi/doctor.c
 CORE_SRC := $(filter-out cgi/main.c $(CLI_ONLY),$(wildcard cgi/*.c))
 HDRS     := $(wildcard cgi/*.h)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

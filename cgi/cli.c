@@ -1039,6 +1039,10 @@ static const cli_cmd commands[] = {
       "the project follows the default (retention_days) again", NULL },
     { "retention sweep", cmd_retention_sweep, 0, "retention sweep",
       "delete what has expired now, in batches (the server does it every sweep_seconds)", NULL },
+    { "doctor", cli_doctor, CMD_NODB, "doctor",
+      "check this deployment: folders, database, key file, lighttpd config",
+      "Prints one line per check (ok, warn, FAIL) and exits 1 when one failed.\n"
+      "Changes nothing: the database is opened read-only, not migrated." },
     { "config", cmd_config, CMD_NODB, "config [show | defaults | lighttpd | get KEY]",
       "the settings in effect, and where each came from",
       "show: every key, its value and its source (default, file, environment).\n"
@@ -1062,7 +1066,7 @@ static void usage(FILE *f)
     fputs("  simulate          play agent sessions against a server (simulate --help)\n"
           "\n"
           "Options (before or after the command):\n"
-          "  --db PATH         the database (default $FLIGHTDECK_DB, else var/flightdeck.db)\n"
+          "  --db PATH         the database (default: the configuration's db, var/flightdeck.db)\n"
           "  --server URL      work against a server over its API (default $FLIGHTDECK_SERVER;\n"
           "                    --db wins over the variable); the token is read from\n"
           "                    $FLIGHTDECK_TOKEN only, never from an option\n"
@@ -1071,7 +1075,7 @@ static void usage(FILE *f)
           "\n"
           "Exit status: 0 ok; 1 failed, not found, refused, server or network error;\n"
           "2 usage error.\n"
-          "Roles: viewer, operator, admin, runtime; --project limits a grant to one project.\n", f);
+          "Roles: viewer, operator, admin, runtime, metrics; --project limits a grant to one project.\n", f);
 }
 
 /* Help on one command (to stdout). */

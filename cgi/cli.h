@@ -50,6 +50,9 @@ const char *cli_opt(const cli_opts *o, const char *name);
 /* Print JSON o to stdout, pretty, with a newline. 0, or 1 when out of memory. */
 int cli_print_json(const cJSON *o);
 
+/* ---- doctor.c: check a deployment (files, database, key, lighttpd) ---- */
+int cli_doctor(cli_ctx *x, int argc, char **argv);
+
 /* ---- commands of cli_data.c (usage and help in cli.c's table) ---- */
 int cli_sessions_list(cli_ctx *x, int argc, char **argv);
 int cli_sessions_get(cli_ctx *x, int argc, char **argv);
