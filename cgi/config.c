@@ -138,7 +138,7 @@ static void find_root(void)
     const char *r = getenv("FLIGHTDECK_ROOT");
     if (!r || !*r) r = getenv("FD_ROOT");
     if (r && *r && strlen(r) < sizeof root) {
-        strcpy(root, r);
+        snprintf(root, sizeof root, "%s", r);
         return;
     }
     char exe[PATH_MAX];
@@ -151,11 +151,11 @@ static void find_root(void)
             *slash = '\0';
         }
         if (*exe && strlen(exe) < sizeof root) {
-            strcpy(root, exe);
+            snprintf(root, sizeof root, "%s", exe);
             return;
         }
     }
-    if (!getcwd(root, sizeof root)) strcpy(root, ".");
+    if (!getcwd(root, sizeof root)) snprintf(root, sizeof root, ".");
 }
 
 /* Trim spaces and tabs at both ends of s[0..*n) in place; the new start. */
@@ -399,8 +399,11 @@ void config_print(FILE *out)
         fprintf(out, "%s = ", keys[i].name);
         put_value(out, &keys[i], config_str((config_key)i));
         fprintf(out, "  # %s", src_name[from[i]]);
-        if (from[i] == CONFIG_ENV) fprintf(out, " (%s)", getenv(keys[i].env) && *getenv(keys[i].env)
-                                                                 ? keys[i].env : keys[i].alias);
+        if (from[i] == CONFIG_ENV) {
+            const char *v = getenv(keys[i].env);
+            const char *name = (v && *v) || !keys[i].alias ? keys[i].env : keys[i].alias;
+            fprintf(out, " (%s)", name);
+        }
         fputc('\n', out);
     }
 }

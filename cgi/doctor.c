@@ -236,10 +236,11 @@ static verdict check_lighttpd(doctor *dr)
 
 static verdict check_admin_password_file(doctor *dr)
 {
-    char p[PATH_MAX + 32];
-    snprintf(p, sizeof p, "%s", config_path(CFG_DB));
-    char *slash = strrchr(p, '/');
-    if (slash) strcpy(slash + 1, "initial-admin-password");
+    char dir[PATH_MAX], p[PATH_MAX + 32];
+    snprintf(dir, sizeof dir, "%s", config_path(CFG_DB));
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    snprintf(p, sizeof p, "%s/initial-admin-password", slash ? dir : ".");
     if (access(p, F_OK) == 0)
         return say(dr, V_WARN, "%s is still there: sign in, change the password, delete the file", p);
     return say(dr, V_OK, "no initial password file left");

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "db.h"
 
 /* ------------------------------------------------------------ rules */
@@ -140,99 +141,107 @@ cJSON *retention_rule_json(struct db *d, const char *project, int *found)
 
 /* ------------------------------------------------------------ the sweep */
 
-/* One expired session found. */
+/* The expired sessions of one batch. Their ids and projects are kept in
+ * one string builder (NUL-separated), referred to by offset: one buffer to
+ * free, whatever happened. */
 typedef struct victim {
-    char     *id;
-    char     *project;
-    int       days;
+    size_t id, project; /* offsets into names */
+    int    days;
 } victim;
 
 typedef struct victims {
     victim    *v;
     int        n, cap;
     long long  weight;   /* events, estimated */
+    buf        names;
 } victims;
 
 static void victims_free(victims *vs)
 {
-    for (int i = 0; i < vs->n; i++) {
-        free(vs->v[i].id);
-        free(vs->v[i].project);
-    }
     free(vs->v);
+    buf_fini(&vs->names);
+}
+
+static const char *vname(const victims *vs, size_t off) { return buf_str(&vs->names) + off; }
+
+static int room(const victims *vs, int max)
+{
+    return vs->n < max && (vs->n == 0 || vs->weight < RETENTION_BATCH_EVENTS);
 }
 
 /* Add the rows of st (id, events[, project]) until max or the events
- * bound. 0, or -1 (out of memory / database). */
+ * bound; resets st. 0, or -1 (out of memory, database error). */
 static int collect(sqlite3_stmt *st, const char *project, int days, int max, victims *vs)
 {
-    int rc;
-    while (vs->n < max && (vs->n == 0 || vs->weight < RETENTION_BATCH_EVENTS) &&
-           (rc = db_step(st)) == SQLITE_ROW) {
+    int rc = SQLITE_DONE;
+    while (room(vs, max)) {
+        rc = db_step(st);
+        if (rc != SQLITE_ROW) break;
         if (vs->n == vs->cap) {
             int ncap = vs->cap ? vs->cap * 2 : 32;
-            victim *nv = realloc(vs->v, (size_t)ncap * sizeof *nv);
-            if (!nv) goto oom;
+            victim *nv = realloc(vs->v, (size_t)ncap * sizeof(victim));
+            if (!nv) { rc = SQLITE_NOMEM; break; }
             vs->v = nv;
             vs->cap = ncap;
         }
+        const char *id = (const char *)sqlite3_column_text(st, 0);
         const char *p = project ? project : (const char *)sqlite3_column_text(st, 2);
-        victim *v = &vs->v[vs->n];
-        v->id = strdup((const char *)sqlite3_column_text(st, 0));
-        v->project = strdup(p ? p : "");
+        victim *v = &vs->v[vs->n++];
+        v->id = vs->names.len;
+        buf_add(&vs->names, id ? id : "", strlen(id ? id : "") + 1);
+        v->project = vs->names.len;
+        buf_add(&vs->names, p ? p : "", strlen(p ? p : "") + 1);
         v->days = days;
-        if (!v->id || !v->project) {
-            free(v->id);
-            free(v->project);
-            goto oom;
-        }
-        vs->n++;
         vs->weight += sqlite3_column_int64(st, 1);
     }
     sqlite3_reset(st);
-    return 0;
-oom:
-    sqlite3_reset(st);
-    return -1;
+    return (rc == SQLITE_ROW || rc == SQLITE_DONE) && !vs->names.err ? 0 : -1;
 }
 
-/* The expired sessions to delete in this batch. */
+/* The projects with a rule that expires (keep_days set): NUL-separated
+ * names in *names, their days in *days (malloc'd). The count, or -1. */
+static int expiring_rules(struct db *d, buf *names, int **days)
+{
+    sqlite3_stmt *st = db_stmt(d, SQL_RETENTION_RULES);
+    if (!st) return -1;
+    int n = 0, cap = 0, rc;
+    *days = NULL;
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        if (sqlite3_column_type(st, 1) == SQLITE_NULL) continue; /* forever */
+        if (n == cap) {
+            cap = cap ? cap * 2 : 8;
+            int *nd = realloc(*days, (size_t)cap * sizeof(int));
+            if (!nd) { rc = SQLITE_NOMEM; break; }
+            *days = nd;
+        }
+        const char *p = (const char *)sqlite3_column_text(st, 0);
+        buf_add(names, p ? p : "", strlen(p ? p : "") + 1);
+        (*days)[n++] = sqlite3_column_int(st, 1);
+    }
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE && !names->err ? n : -1;
+}
+
+/* The expired sessions to delete in this batch. 0, or -1. */
 static int find_victims(struct db *d, int64_t now, int default_days, int max, victims *vs)
 {
-    /* Projects with a rule of their own. */
-    sqlite3_stmt *rules = db_stmt(d, SQL_RETENTION_RULES);
-    if (!rules) return -1;
-    typedef struct { char *project; int days; } rule;
-    rule *rs = NULL;
-    int nr = 0, cap = 0, rc;
-    while ((rc = db_step(rules)) == SQLITE_ROW) {
-        if (sqlite3_column_type(rules, 1) == SQLITE_NULL) continue; /* forever */
-        if (nr == cap) {
-            int ncap = cap ? cap * 2 : 8;
-            rule *n = realloc(rs, (size_t)ncap * sizeof *n);
-            if (!n) { rc = SQLITE_NOMEM; break; }
-            rs = n;
-            cap = ncap;
-        }
-        rs[nr].project = strdup((const char *)sqlite3_column_text(rules, 0));
-        rs[nr].days = sqlite3_column_int(rules, 1);
-        if (!rs[nr].project) { rc = SQLITE_NOMEM; break; }
-        nr++;
-    }
-    sqlite3_reset(rules);
-    int err = rc != SQLITE_DONE;
-    for (int i = 0; !err && i < nr && vs->n < max && (vs->n == 0 || vs->weight < RETENTION_BATCH_EVENTS); i++) {
+    buf rules;
+    buf_init(&rules);
+    int *days = NULL;
+    int nr = expiring_rules(d, &rules, &days), err = nr < 0;
+    const char *name = buf_str(&rules);
+    for (int i = 0; !err && i < nr && room(vs, max); i++, name += strlen(name) + 1) {
         sqlite3_stmt *st = db_stmt(d, SQL_RETENTION_EXPIRED_PROJECT);
         if (!st) { err = 1; break; }
-        db_bind_text(st, 1, rs[i].project);
-        sqlite3_bind_int64(st, 2, now - (int64_t)rs[i].days * 86400000);
+        db_bind_text(st, 1, name);
+        sqlite3_bind_int64(st, 2, now - (int64_t)days[i] * 86400000);
         sqlite3_bind_int(st, 3, max - vs->n);
-        err = collect(st, rs[i].project, rs[i].days, max, vs) != 0;
+        err = collect(st, name, days[i], max, vs) != 0;
     }
-    for (int i = 0; i < nr; i++) free(rs[i].project);
-    free(rs);
+    free(days);
+    buf_fini(&rules);
     /* The rest follow the default. */
-    if (!err && default_days > 0 && vs->n < max && (vs->n == 0 || vs->weight < RETENTION_BATCH_EVENTS)) {
+    if (!err && default_days > 0 && room(vs, max)) {
         sqlite3_stmt *st = db_stmt(d, SQL_RETENTION_EXPIRED_DEFAULT);
         if (!st) return -1;
         sqlite3_bind_int64(st, 1, now - (int64_t)default_days * 86400000);
@@ -242,17 +251,21 @@ static int find_victims(struct db *d, int64_t now, int default_days, int max, vi
     return err ? -1 : 0;
 }
 
+/* qsort's comparison needs the names: the batch being sorted. */
+static _Thread_local const victims *sorting;
+
 static int by_project(const void *a, const void *b)
 {
     const victim *x = a, *y = b;
-    return strcmp(x->project, y->project);
+    return strcmp(vname(sorting, x->project), vname(sorting, y->project));
 }
 
 int retention_sweep_batch(struct db *d, int64_t now, int default_days, int max_sessions,
                           retention_counts *c)
 {
-    victims vs = { 0 };
+    victims vs = { NULL, 0, 0, 0, { 0 } };
     int deleted = -1;
+    buf_init(&vs.names);
     if (max_sessions < 1) max_sessions = 1;
     if (db_begin(d)) return -1;
     if (find_victims(d, now, default_days, max_sessions, &vs)) goto fail;
@@ -262,22 +275,25 @@ int retention_sweep_batch(struct db *d, int64_t now, int default_days, int max_s
         return 0;
     }
     /* One audit row per project of the batch. */
+    sorting = &vs;
     qsort(vs.v, (size_t)vs.n, sizeof *vs.v, by_project);
+    sorting = NULL;
     long long total_events = 0;
     deleted = 0;
     for (int i = 0; i < vs.n;) {
         long long sessions = 0, events = 0;
         int j = i;
-        for (; j < vs.n && !strcmp(vs.v[j].project, vs.v[i].project); j++) {
+        const char *project = vname(&vs, vs.v[i].project);
+        for (; j < vs.n && !strcmp(vname(&vs, vs.v[j].project), project); j++) {
             sqlite3_stmt *st = db_stmt(d, SQL_RETENTION_EVENT_COUNT);
             if (!st) goto fail;
-            db_bind_text(st, 1, vs.v[j].id);
+            db_bind_text(st, 1, vname(&vs, vs.v[j].id));
             if (db_step(st) != SQLITE_ROW) { sqlite3_reset(st); goto fail; }
             long long ev = sqlite3_column_int64(st, 0);
             sqlite3_reset(st);
             st = db_stmt(d, SQL_SESSION_DELETE);
             if (!st) goto fail;
-            db_bind_text(st, 1, vs.v[j].id);
+            db_bind_text(st, 1, vname(&vs, vs.v[j].id));
             if (db_exec(st)) goto fail;
             if (sqlite3_changes(db_handle(d)) == 1) {
                 sessions++;
@@ -288,7 +304,7 @@ int retention_sweep_batch(struct db *d, int64_t now, int default_days, int max_s
             char detail[400];
             snprintf(detail, sizeof detail,
                      "project %s: deleted %lld session%s and %lld event%s that ended over %d day%s ago",
-                     vs.v[i].project, sessions, sessions == 1 ? "" : "s", events, events == 1 ? "" : "s",
+                     project, sessions, sessions == 1 ? "" : "s", events, events == 1 ? "" : "s",
                      vs.v[i].days, vs.v[i].days == 1 ? "" : "s");
             if (audit(d, RETENTION_ACTOR, "retention", detail)) goto fail;
         }
@@ -337,7 +353,7 @@ static void strings_of(cJSON *v, cJSON ***out, size_t *n, size_t *cap)
     if (cJSON_IsString(v) && v->valuestring) {
         if (*n == *cap) {
             size_t nc = *cap ? *cap * 2 : 16;
-            cJSON **p = realloc(*out, nc * sizeof *p);
+            cJSON **p = realloc(*out, nc * sizeof(cJSON *));
             if (!p) return;
             *out = p;
             *cap = nc;
