@@ -15,7 +15,8 @@ describe('no credential or secret in any log', () => {
   let csrfToken; // stored with its sign-in: useless without the cookie, which is hashed
 
   before(async () => {
-    srv = await startServer();
+    // The most talkative level: every request line and every 4xx with its reason.
+    srv = await startServer({ env: { FLIGHTDECK_LOG_LEVEL: 'debug' } });
     seen.push(srv.adminPassword);
     const runtime = await srv.token('runtime');
     const viewer = await srv.token('viewer');
