@@ -25,6 +25,7 @@
 #include "http.h"
 #include "sessdata.h"
 #include "sessq.h"
+#include "seal.h"
 #include "demo.h"
 #include "route.h"
 #include "sim.h"
@@ -1090,6 +1091,21 @@ int main(int argc, char **argv)
     } else if (!(cmd->flags & CMD_NODB)) {
         char err[300];
         int applied;
+        /* Encryption at rest (seal.h): as the server, from the same settings. */
+        int on = seal_parse_flag(getenv("FLIGHTDECK_ENCRYPT_PAYLOADS"));
+        char key_path[4096];
+        if (on < 0) {
+            fprintf(stderr, "flightdeck: FLIGHTDECK_ENCRYPT_PAYLOADS must be 0 or 1\n");
+            return EXIT_USAGE;
+        }
+        if (seal_key_path_default(getenv("FLIGHTDECK_KEY_FILE"), db_path, key_path, sizeof key_path)) {
+            fprintf(stderr, "flightdeck: key file path too long\n");
+            return EXIT_USAGE;
+        }
+        if (seal_configure(on, key_path, err, sizeof err)) {
+            fprintf(stderr, "flightdeck: encryption at rest: %s\n", err);
+            return 1;
+        }
         x.d = db_open(db_path, err, sizeof err);
         if (!x.d) { fprintf(stderr, "flightdeck: %s\n", err); return 1; }
         if (db_migrate(x.d, &applied)) {

@@ -24,6 +24,7 @@
 #include "ingest.h"
 #include "notify.h"
 #include "pcache.h"
+#include "seal.h"
 #include "utf8.h"
 #include "otlp.h"
 #include "wgroup.h"
@@ -438,6 +439,24 @@ int main(void)
         return 1;
     }
     if (auth_init()) { fprintf(stderr, "flightdeck: libsodium failed to start\n"); return 1; }
+    /* Encryption at rest (seal.h, docs/encryption.md): configured here and
+     * nowhere else, before any connection is opened. */
+    {
+        int on = seal_parse_flag(getenv("FLIGHTDECK_ENCRYPT_PAYLOADS"));
+        char key_path[4096];
+        if (on < 0) {
+            fprintf(stderr, "flightdeck: FLIGHTDECK_ENCRYPT_PAYLOADS must be 0 or 1\n");
+            return 1;
+        }
+        if (seal_key_path_default(getenv("FLIGHTDECK_KEY_FILE"), ap.db_path, key_path, sizeof key_path)) {
+            fprintf(stderr, "flightdeck: FLIGHTDECK_KEY_FILE: path too long\n");
+            return 1;
+        }
+        if (seal_configure(on, key_path, err, sizeof err)) {
+            fprintf(stderr, "flightdeck: encryption at rest: %s\n", err);
+            return 1;
+        }
+    }
     /* Model prices for the cost of OpenTelemetry model calls (otlp.h). */
     const char *prices = env_or("FLIGHTDECK_PRICES", "etc/prices.json");
     if (otlp_prices_load(prices, err, sizeof err)) {
