@@ -26,6 +26,7 @@
 #include "sessdata.h"
 #include "sessq.h"
 #include "seal.h"
+#include "seal_db.h"
 #include "demo.h"
 #include "route.h"
 #include "sim.h"
@@ -580,6 +581,33 @@ static int cmd_db_vacuum(cli_ctx *x, int argc, char **argv)
     return 0;
 }
 
+/* db rotate-key: a new encryption key, every sealed value re-encrypted
+ * with it while the server runs, the old key dropped (seal_db.h). */
+static int cmd_db_rotate_key(cli_ctx *x, int argc, char **argv)
+{
+    cli_opts op;
+    static const char *const spec[] = { NULL };
+    if (cli_opts_parse(x->name, argc, argv, spec, &op) || op.npos) return EXIT_USAGE;
+    seal_rotation r;
+    char err[400];
+    if (seal_rotate(x->d, 500, stderr, &r, err, sizeof err)) {
+        fprintf(stderr, "flightdeck: rotate-key: %s\n", err);
+        return 1;
+    }
+    for (int i = 0; i < SEAL_TABLES; i++)
+        if (r.table[i]) printf("%-18s %lld rows re-encrypted\n", r.table[i], r.rows[i]);
+    printf("Key %u now seals every value (%lld rows re-encrypted%s%s).", (unsigned)r.new_key, r.total,
+           r.resumed ? ", an interrupted rotation finished" : "",
+           r.search_rebuilt ? ", search index rebuilt" : "");
+    if (r.nold) {
+        printf(" Dropped key%s", r.nold > 1 ? "s" : "");
+        for (int i = 0; i < r.nold; i++) printf(" %u", (unsigned)r.old_keys[i]);
+        printf(" from %s.", seal_key_path());
+    }
+    printf("\n");
+    return 0;
+}
+
 /* db restore FILE [--force]: replace the database's content with a backup.
  * FILE is copied beside the database first, checked and migrated there (an
  * older backup comes up to this build's schema), then copied into the
@@ -878,6 +906,15 @@ static const cli_cmd commands[] = {
       "disk about the database's size, and holds the write lock until it ends:\n"
       "a running server answers writes 503 with Retry-After meanwhile. Run it\n"
       "at a quiet hour." },
+    { "db rotate-key", cmd_db_rotate_key, 0, "db rotate-key",
+      "re-encrypt every sealed value with a new key, while the server runs",
+      "Encryption at rest (docs/encryption.md): adds a new key to the key file\n"
+      "(FLIGHTDECK_KEY_FILE, default the database path + \".key\"), waits until\n"
+      "running servers seal with it, re-encrypts every value sealed with an older\n"
+      "key (and, with FLIGHTDECK_ENCRYPT_PAYLOADS=1, every clear payload) in short\n"
+      "transactions of 500 rows, rebuilds the search index from what is never\n"
+      "sealed (encryption on), then drops the old key from the file. Interrupted,\n"
+      "it leaves both keys in the file; run it again to finish." },
     { "setup", cmd_setup, 0, "setup",
       "migrate; on first start create the admin user and load demo data",
       "The admin password is printed and written beside the database (mode 0600).\n"

@@ -204,10 +204,12 @@ DB_SQL_ENUM(WEBSESS_DELETE, "DELETE FROM web_sessions WHERE id_hash = ?1")
 DB_SQL_ENUM(WEBSESS_PURGE, "DELETE FROM web_sessions WHERE expires_at <= ?1")
 
 /* ---- audit ---- */
-/* ?1 time ?2 actor ?3 action ?4 session ?5 from ?6 to ?7 detail */
+/* ?1 time ?2 actor ?3 action ?4 session ?5 from ?6 to ?7 detail (sealed:
+ * a failure's detail is the session's error message) */
 DB_SQL_ENUM(AUDIT_INSERT,
-    "INSERT INTO audit (time, actor, action, session_id, from_status, to_status, detail) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+    "INSERT INTO audit (id, time, actor, action, session_id, from_status, to_status, detail) "
+    "SELECT n, ?1, ?2, ?3, ?4, ?5, ?6, fd_seal(?7, 'audit.detail', n) "
+    "FROM (SELECT coalesce(max(id), 0) + 1 AS n FROM audit)")
 
 /* ---- schema ---- */
 /* The search queue (migration 007) into the index, once per transaction. */
@@ -326,7 +328,8 @@ DB_SQL_ENUM(TOKEN_REVOKE,
 DB_SQL_ENUM(TOKEN_BY_NAME, "SELECT id FROM api_tokens WHERE name = ?1")
 /* Newest first, filterable. ?1 actor ?2 action ?3 session ?4 before id ?5 limit */
 DB_SQL_ENUM(AUDIT_LIST,
-    "SELECT id, time, actor, action, session_id, from_status, to_status, detail FROM audit "
+    "SELECT id, time, actor, action, session_id, from_status, to_status, "
+    SEALED_COL("detail", "audit", "id") " FROM audit "
     "WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) "
     "AND (?3 IS NULL OR session_id = ?3) AND (?4 IS NULL OR id < ?4) "
     "ORDER BY id DESC LIMIT ?5")
@@ -642,3 +645,61 @@ DB_SQL_ENUM(METRICS_SESSIONS,
 DB_SQL_ENUM(METRICS_DB_SIZE,
     "SELECT (SELECT page_count FROM pragma_page_count) * (SELECT page_size FROM pragma_page_size), "
     "(SELECT freelist_count FROM pragma_freelist_count) * (SELECT page_size FROM pragma_page_size)")
+
+/* ---- encryption at rest: `db rotate-key` (seal_db.c) ----
+ * For each table with sealed columns: the end of the next batch of rows
+ * after rowid ?1 (?2 rows), the rewrite of the stale values of rows in
+ * (?1, ?2] under the current key (fd_stale, fd_reseal: seal.h), and how
+ * many rows still hold a stale value. Places and row keys as the writes
+ * above use them. */
+#define REKEY_SET(col, table, keys) \
+    col " = CASE WHEN fd_stale(" col ") THEN fd_reseal(" col ", '" table "." col "', " keys ") ELSE " col " END"
+#define REKEY_STATEMENTS(NAME, table, sets, stale) \
+    DB_SQL_ENUM(REKEY_##NAME##_END, \
+        "SELECT max(r) FROM (SELECT rowid AS r FROM " table " WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)") \
+    DB_SQL_ENUM(REKEY_##NAME, \
+        "UPDATE " table " SET " sets " WHERE rowid > ?1 AND rowid <= ?2 AND (" stale ")") \
+    DB_SQL_ENUM(REKEY_##NAME##_LEFT, "SELECT count(*) FROM " table " WHERE " stale)
+REKEY_STATEMENTS(SESSIONS, "sessions",
+    REKEY_SET("prompt", "sessions", "id") ", " REKEY_SET("inputs", "sessions", "id") ", "
+    REKEY_SET("user_data", "sessions", "id") ", " REKEY_SET("final_response", "sessions", "id") ", "
+    REKEY_SET("error_message", "sessions", "id") ", " REKEY_SET("report", "sessions", "id"),
+    "fd_stale(prompt) OR fd_stale(inputs) OR fd_stale(user_data) OR fd_stale(final_response) "
+    "OR fd_stale(error_message) OR fd_stale(report)")
+REKEY_STATEMENTS(EVENTS, "events", REKEY_SET("body", "events", "session_id, seq"), "fd_stale(body)")
+REKEY_STATEMENTS(TOOLCALLS, "tool_calls",
+    REKEY_SET("arguments", "tool_calls", "session_id, id") ", "
+    REKEY_SET("result", "tool_calls", "session_id, id") ", "
+    REKEY_SET("error_message", "tool_calls", "session_id, id"),
+    "fd_stale(arguments) OR fd_stale(result) OR fd_stale(error_message)")
+REKEY_STATEMENTS(ARTIFACTS, "artifacts", REKEY_SET("content", "artifacts", "session_id, id"), "fd_stale(content)")
+REKEY_STATEMENTS(SPANS, "spans",
+    REKEY_SET("attributes", "spans", "session_id, span_id") ", " REKEY_SET("raw", "spans", "session_id, span_id"),
+    "fd_stale(attributes) OR fd_stale(raw)")
+REKEY_STATEMENTS(LOGS, "logs", REKEY_SET("body", "logs", "id"), "fd_stale(body)")
+REKEY_STATEMENTS(EVALS, "eval_runs", REKEY_SET("result", "eval_runs", "id"), "fd_stale(result)")
+REKEY_STATEMENTS(AUDIT, "audit", REKEY_SET("detail", "audit", "id"), "fd_stale(detail)")
+/* tool_call_secrets has no rowid, and few rows: ?1 rows at a time. */
+DB_SQL_ENUM(REKEY_SECRETS,
+    "UPDATE tool_call_secrets SET " REKEY_SET("arguments", "tool_call_secrets", "session_id, tool_call_id")
+    " WHERE (session_id, tool_call_id) IN (SELECT session_id, tool_call_id FROM tool_call_secrets "
+    "WHERE fd_stale(arguments) LIMIT ?1)")
+DB_SQL_ENUM(REKEY_SECRETS_LEFT, "SELECT count(*) FROM tool_call_secrets WHERE fd_stale(arguments)")
+/* While encryption is on, the text search holds only what is never sealed
+ * (migration 011); rotation rebuilds it so text indexed before encryption
+ * was switched on leaves the index (optimize merges the segments that
+ * still held it; secure_delete zeroes the pages they leave). */
+DB_SQL_ENUM(SEARCH_SESSIONS_CLEAR_ONLY,
+    "UPDATE search_sessions SET body = (SELECT s.name || ' ' || s.agent FROM sessions s "
+    "WHERE s.search_rowid = search_sessions.rowid)")
+DB_SQL_ENUM(SEARCH_EVENTS_DROP, "DELETE FROM search_events")
+DB_SQL_ENUM(SEARCH_EVENTS_CLEAR_ONLY,
+    "INSERT INTO search_events (rowid, sid, body) SELECT id, session_id, t FROM ("
+    "SELECT id, session_id, CASE type WHEN 'tool_call' THEN json_extract(b, '$.tool') "
+    "ELSE json_extract(b, '$.error.category') END AS t FROM (SELECT id, session_id, type, "
+    "fd_open(body, 'events.body', session_id, seq) AS b FROM events WHERE type IN ('tool_call', 'tool_result'))) "
+    "WHERE typeof(t) = 'text' AND t <> ''")
+DB_SQL_ENUM(SEARCH_OPTIMIZE,
+    "INSERT INTO search_events (search_events) VALUES ('optimize')")
+DB_SQL_ENUM(SEARCH_SESSIONS_OPTIMIZE,
+    "INSERT INTO search_sessions (search_sessions) VALUES ('optimize')")

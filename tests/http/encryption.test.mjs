@@ -1,0 +1,246 @@
+// Encryption at rest (issue 11, docs/encryption.md): with
+// FLIGHTDECK_ENCRYPT_PAYLOADS=1, event payloads, tool arguments and
+// results, artifacts, reports, logs, spans, eval results and the session's
+// prompt, inputs, user data, final response and error are sealed in the
+// database file; every read (API, pages, CLI) opens them; the database and
+// its WAL never hold one of them in clear; search covers only names,
+// agents, tools and error categories, and the History page says so;
+// deleting a session leaves nothing of it; `db rotate-key` re-encrypts
+// under a running server; the key file is 0600 and a loose one is refused.
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { startServer } from '../lib/server.mjs';
+import { createSession, append, sleep } from '../lib/fixtures.mjs';
+
+const tag = crypto.randomBytes(4).toString('hex');
+// One marker per place a payload is stored; each must never be in clear on disk.
+const M = Object.fromEntries(
+  ['prompt', 'input', 'userdata', 'message', 'thought', 'args', 'secret', 'result', 'errmsg', 'final',
+    'log', 'artifact', 'report', 'evalres', 'span', 'sesserr'].map((k) => [k, `zq${k}${tag}`]),
+);
+
+describe('encryption at rest', () => {
+  let srv, runtime, admin, web, sid, failedId, keyFile;
+  const q = (s) => execFileSync('sqlite3', ['-cmd', '.timeout 5000', srv.dbPath, s], { encoding: 'utf8' }).trim();
+  const fileHolds = (file, s) => fs.existsSync(file) && fs.readFileSync(file).includes(Buffer.from(s));
+  const onDisk = (s) => [srv.dbPath, `${srv.dbPath}-wal`].filter((f) => fileHolds(f, s));
+  const assertNothingInClear = (label) => {
+    for (const [k, m] of Object.entries(M)) assert.deepEqual(onDisk(m), [], `${label}: ${k} in clear`);
+  };
+  const P = (id) => `/api/v1/sessions/${id}`;
+
+  before(async () => {
+    srv = await startServer({ env: { FLIGHTDECK_ENCRYPT_PAYLOADS: '1' } });
+    keyFile = `${srv.dbPath}.key`;
+    runtime = await srv.token('runtime');
+    admin = await srv.token('admin');
+    web = await srv.login('admin', srv.adminPassword);
+
+    const s = await createSession(srv, runtime, {
+      agent: `vault-agent-${tag}`, name: `Vault run ${tag}`, status: 'running',
+      prompt: `Summarize ${M.prompt}`, inputs: { ticket: M.input }, user_data: { note: M.userdata },
+    });
+    sid = s.id;
+    await append(srv, runtime, sid, { events: [
+      { id: 'e1', type: 'user_message', content: `hello ${M.message}` },
+      { id: 'e2', type: 'thought', content: `thinking ${M.thought}` },
+      { id: 'e3', type: 'tool_call', tool_call_id: 'c1', tool: `lookup_${tag}`, kind: 'server',
+        arguments: { q: M.args, token: { $secret: M.secret } } },
+      { id: 'e4', type: 'tool_result', tool_call_id: 'c1', result: { found: M.result } },
+      { id: 'e5', type: 'tool_call', tool_call_id: 'c2', tool: 'fetch_page', kind: 'server', arguments: { url: 'x' } },
+      { id: 'e6', type: 'tool_result', tool_call_id: 'c2', error: { category: `quotaexceeded${tag}`, message: M.errmsg } },
+      { id: 'e7', type: 'log', severity: 'warn', body: `log line ${M.log}` },
+      { id: 'e8', type: 'span', trace_id: 'a'.repeat(32), span_id: 'b'.repeat(16), name: 'step',
+        start: Date.now() - 1000, end: Date.now(), attributes: { detail: M.span } },
+      { id: 'e9', type: 'status', status: 'completed', response: `answer ${M.final}` },
+    ] });
+    const art = await srv.api('POST', `${P(sid)}/artifacts`, { token: runtime,
+      json: { name: 'notes.txt', media_type: 'text/plain', content_base64: Buffer.from(`artifact ${M.artifact}`).toString('base64') } });
+    assert.equal(art.status, 201, art.text);
+    const rep = await srv.api('PUT', `${P(sid)}/report`, { token: runtime, json: { title: 'Report', summary: `report ${M.report}` } });
+    assert.equal(rep.status, 200, rep.text);
+    const ev = await srv.api('POST', `${P(sid)}/evals`, { token: runtime, json: { eval_id: 'accuracy', state: 'success', result: { why: M.evalres } } });
+    assert.equal(ev.status, 201, ev.text);
+
+    const f = await createSession(srv, runtime, { agent: `vault-agent-${tag}`, name: `Failing ${tag}`, status: 'running' });
+    failedId = f.id;
+    await append(srv, runtime, failedId, { type: 'status', status: 'failed', error: `boom ${M.sesserr}`, step: 'deploy' });
+  });
+  after(async () => { await srv?.stop(); });
+
+  it('creates the key file at first start with mode 0600', () => {
+    const st = fs.statSync(keyFile);
+    assert.equal(st.mode & 0o777, 0o600);
+    const keys = fs.readFileSync(keyFile, 'utf8').split('\n').filter((l) => l.startsWith('key '));
+    assert.equal(keys.length, 1);
+    assert.match(keys[0], /^key 1 [0-9a-f]{64}$/);
+  });
+
+  it('reads every payload back in clear: API, pages, downloads, CLI', async () => {
+    const s = await srv.api('GET', `${P(sid)}?include=events,trace,logs,artifacts,evals,user_data`, { token: admin });
+    assert.equal(s.status, 200, s.text);
+    for (const k of ['prompt', 'input', 'message', 'thought', 'args', 'result', 'errmsg', 'final', 'log', 'span', 'evalres'])
+      assert.ok(s.text.includes(M[k]), `API session: ${k}`);
+    assert.ok(!s.text.includes(M.secret), 'secrets stay masked');
+    const clientArgs = q(`SELECT count(*) FROM tool_call_secrets WHERE session_id = '${sid}' AND typeof(arguments) = 'blob'`);
+    assert.equal(clientArgs, '1', 'the unmasked secret is stored sealed');
+    const arts = await srv.api('GET', `${P(sid)}/artifacts`, { token: admin });
+    const aid = arts.json.data[0].id;
+    const dl = await srv.fetch(`${P(sid)}/artifacts/${aid}/download`, { headers: { authorization: `Bearer ${admin}` } });
+    assert.equal(Buffer.from(await dl.arrayBuffer()).toString(), `artifact ${M.artifact}`);
+    const rep = await srv.api('GET', `${P(sid)}/report?format=md`, { token: admin });
+    assert.ok(rep.text.includes(M.report), 'report');
+    const f = await srv.api('GET', P(failedId), { token: admin });
+    assert.equal(f.json.error, `boom ${M.sesserr}`);
+
+    const pages = {
+      'tab=summary': ['prompt', 'final'],
+      'tab=activity': ['message', 'thought', 'args', 'result', 'errmsg'],
+      'tab=logs': ['log'],
+      'tab=report': ['report'],
+      'tab=evals': ['evalres'],
+    };
+    for (const [qs, keys] of Object.entries(pages)) {
+      const r = await web.get(`/sessions/${sid}?${qs}`);
+      assert.equal(r.status, 200, qs);
+      for (const k of keys) assert.ok(r.text.includes(M[k]), `page ${qs}: ${k}`);
+    }
+    const list = await web.get(`/sessions?agent=vault-agent-${tag}`);
+    assert.ok(list.text.includes(`Failing ${tag}`));
+
+    const cli = await srv.cli(['sessions', 'get', sid, '--json']);
+    assert.ok(cli.stdout.includes(M.prompt), 'CLI');
+  });
+
+  it('holds no payload in clear in the database file or its WAL, running and after a checkpoint', async () => {
+    // The raw columns are sealed BLOBs (marker 0xFD 'SL1').
+    assert.equal(q(`SELECT hex(substr(body, 1, 4)) FROM events WHERE session_id = '${sid}' AND seq = 1`), 'FD534C31');
+    assert.equal(q(`SELECT typeof(report) || typeof(prompt) || typeof(final_response) FROM sessions WHERE id = '${sid}'`), 'blobblobblob');
+    assertNothingInClear('running');
+    q('PRAGMA wal_checkpoint(TRUNCATE)');
+    assertNothingInClear('after a checkpoint');
+    // The search index holds none of it either (it is in the same file), and
+    // a tool name, the agent and an error category are there to be found.
+    assert.equal(q(`SELECT count(*) FROM search_events WHERE search_events MATCH '"${M.message}"'`), '0');
+  });
+
+  it('searches names, agents, tools and error categories only, and the search box says so', async () => {
+    const find = async (text) => {
+      const r = await srv.api('GET', `/api/v1/sessions?q=${encodeURIComponent(text)}&limit=50`, { token: admin });
+      assert.equal(r.status, 200, r.text);
+      return r.json.data.map((x) => x.id);
+    };
+    assert.ok((await find(`vault-agent-${tag}`)).includes(sid), 'by agent');
+    assert.ok((await find(`Vault run ${tag}`)).includes(sid), 'by name');
+    assert.ok((await find(`lookup_${tag}`)).includes(sid), 'by tool');
+    assert.ok((await find(`quotaexceeded${tag}`)).includes(sid), 'by error category');
+    for (const k of ['message', 'thought', 'args', 'result', 'errmsg', 'prompt', 'final'])
+      assert.deepEqual(await find(M[k]), [], `not by payload: ${k}`);
+    const page = await web.get('/sessions');
+    assert.match(page.text, /Search covers names, agents, tools and error categories/);
+    assert.match(page.text, /placeholder="Search names, agents, tools, error categories/);
+  });
+
+  it('rotate-key re-encrypts under a running server; the old key leaves the file', async () => {
+    const before = fs.readFileSync(keyFile, 'utf8');
+    const beforeKeys = before.split('\n').filter((l) => l.startsWith('key '));
+    // A runtime keeps writing during the rotation.
+    let stop = false;
+    let written = 0;
+    const w = await createSession(srv, runtime, { agent: `vault-agent-${tag}`, name: 'writer', status: 'running' });
+    const writer = (async () => {
+      while (!stop) {
+        await append(srv, runtime, w.id, { type: 'thought', content: `during rotation ${written}` });
+        written++;
+        await sleep(20);
+      }
+    })();
+    const r = await srv.cli(['db', 'rotate-key']);
+    stop = true;
+    await writer;
+    assert.match(r.stdout, /Key 2 now seals every value \(\d+ rows re-encrypted, search index rebuilt\)\. Dropped key 1 from /);
+    assert.match(r.stdout, /events\s+\d+ rows re-encrypted/);
+    const after = fs.readFileSync(keyFile, 'utf8');
+    const afterKeys = after.split('\n').filter((l) => l.startsWith('key '));
+    assert.notEqual(after, before);
+    assert.equal(afterKeys.length, 1);
+    assert.match(afterKeys[0], /^key 2 [0-9a-f]{64}$/);
+    assert.ok(!after.includes(beforeKeys[0].split(' ')[2]), 'the old key is gone from the file');
+    assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+    // No value is sealed with key 1 any more, in any sealed column.
+    const old = "hex(substr(%, 6, 4)) = '00000001'";
+    const cols = { sessions: ['prompt', 'inputs', 'user_data', 'final_response', 'error_message', 'report'], events: ['body'],
+      tool_calls: ['arguments', 'result', 'error_message'], tool_call_secrets: ['arguments'], artifacts: ['content'],
+      spans: ['attributes', 'raw'], logs: ['body'], eval_runs: ['result'], audit: ['detail'] };
+    for (const [t, cs] of Object.entries(cols)) {
+      const where = cs.map((c) => `(typeof(${c}) = 'blob' AND ${old.replace('%', c)})`).join(' OR ');
+      assert.equal(q(`SELECT count(*) FROM ${t} WHERE ${where}`), '0', `${t} under key 1`);
+    }
+    assert.ok(Number(q("SELECT count(*) FROM events WHERE hex(substr(body, 6, 4)) = '00000002'")) > 10);
+    // Everything still reads, through the running server (which learns of the new key by itself).
+    const s = await srv.api('GET', `${P(sid)}?include=events,logs,evals`, { token: admin });
+    assert.equal(s.status, 200, s.text);
+    for (const k of ['prompt', 'message', 'args', 'result', 'final', 'log', 'evalres']) assert.ok(s.text.includes(M[k]), k);
+    const ws = await srv.api('GET', `${P(w.id)}/events?limit=1000`, { token: admin });
+    assert.equal(ws.json.data.filter((e) => e.type === 'thought').length, written, 'every event written during the rotation reads');
+    const page = await web.get(`/sessions/${sid}?tab=activity`);
+    assert.ok(page.text.includes(M.args));
+    // Run again: a rotation to key 3.
+    const again = await srv.cli(['db', 'rotate-key']);
+    assert.match(again.stdout, /Key 3 now seals every value/);
+    assertNothingInClear('after rotations');
+  });
+
+  it('finishes an interrupted rotation when run again', async () => {
+    // An interrupted run leaves the old and the new key in the file.
+    const cur = fs.readFileSync(keyFile, 'utf8');
+    const line = cur.split('\n').find((l) => l.startsWith('key '));
+    const id = Number(line.split(' ')[1]);
+    const extra = `key ${id + 1} ${crypto.randomBytes(32).toString('hex')}\n`;
+    fs.writeFileSync(keyFile, cur + extra, { mode: 0o600 });
+    const r = await srv.cli(['db', 'rotate-key']);
+    assert.match(r.stderr, /finishing an interrupted rotation/);
+    assert.match(r.stdout, new RegExp(`Key ${id + 1} now seals every value .*Dropped key ${id} `));
+    const s = await srv.api('GET', `${P(sid)}?include=events`, { token: admin });
+    assert.ok(s.text.includes(M.message));
+  });
+
+  it('deleting a session leaves nothing of it in the file', async () => {
+    const name = `DelMe-${tag}-Zz`;
+    const d = await createSession(srv, runtime, { agent: 'vault-del', name, status: 'running', prompt: `gone ${tag}` });
+    await append(srv, runtime, d.id, { events: [
+      { type: 'user_message', content: `del ${M.message}` },
+      { type: 'status', status: 'completed' },
+    ] });
+    q('PRAGMA wal_checkpoint(TRUNCATE)');
+    assert.deepEqual(onDisk(name), [srv.dbPath], 'the name is stored in clear before');
+    const del = await srv.api('DELETE', P(d.id), { token: admin });
+    assert.equal(del.status, 204);
+    q('PRAGMA wal_checkpoint(TRUNCATE)');
+    assert.deepEqual(onDisk(name), [], 'secure_delete zeroed its row');
+    assertNothingInClear('after the delete');
+  });
+
+  it('refuses a key file open to others, or a malformed one', async () => {
+    const loose = path.join(srv.varDir, 'loose.key');
+    fs.copyFileSync(keyFile, loose);
+    fs.chmodSync(loose, 0o644);
+    const r = await srv.cli(['sessions', 'list'], { allowFail: true, env: { FLIGHTDECK_KEY_FILE: loose } });
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /open to group or others \(mode 0644\)/);
+    const bad = path.join(srv.varDir, 'bad.key');
+    fs.writeFileSync(bad, 'key 1 nothex\n', { mode: 0o600 });
+    const b = await srv.cli(['sessions', 'list'], { allowFail: true, env: { FLIGHTDECK_KEY_FILE: bad } });
+    assert.equal(b.code, 1);
+    assert.match(b.stderr, /line 1 is malformed/);
+    // The server refuses to start with it too.
+    await assert.rejects(startServer({ env: { FLIGHTDECK_ENCRYPT_PAYLOADS: '1', FLIGHTDECK_KEY_FILE: loose }, timeoutMs: 8000 }));
+    // With encryption off, a server still reads what was sealed (the key file is there).
+    const ro = await srv.cli(['sessions', 'get', sid, '--json'], { env: { FLIGHTDECK_ENCRYPT_PAYLOADS: '0' } });
+    assert.ok(ro.stdout.includes(M.prompt));
+  });
+});
