@@ -13,6 +13,7 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static int want_checkpoint;   /* the WAL grew by BG_CKPT_FRAMES since the last one */
 static int checkpointed;      /* the WAL's size in frames at the last checkpoint */
+static int want_truncate;     /* bg_wal_scrub: truncate the WAL when it can */
 static int stopping;
 static int running;
 static pthread_t thread;
@@ -92,6 +93,27 @@ static void checkpoint(struct db *d)
     pthread_mutex_unlock(&lock);
 }
 
+void bg_wal_scrub(void)
+{
+    pthread_mutex_lock(&lock);
+    if (running) {
+        want_truncate = 1;
+        pthread_cond_signal(&wake);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/* A TRUNCATE checkpoint that gives up at once rather than wait for a
+ * writer or a reader (requests must not queue behind it). 0 when done. */
+static int truncate_wal(struct db *d)
+{
+    sqlite3 *h = db_handle(d);
+    sqlite3_busy_timeout(h, 0);
+    int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(h, 5000);
+    return rc == SQLITE_OK ? 0 : -1;
+}
+
 static void *bg_run(void *arg)
 {
     (void)arg;
@@ -108,7 +130,7 @@ static void *bg_run(void *arg)
             pthread_cond_timedwait(&wake, &lock, &until);
             continue;
         }
-        int ck = want_checkpoint;
+        int ck = want_checkpoint, tr = want_truncate && now >= next_flush;
         want_checkpoint = 0;
         pthread_mutex_unlock(&lock);
 
@@ -117,6 +139,12 @@ static void *bg_run(void *arg)
         if (now >= next_flush) {
             flush_queue(*conn);
             next_flush = mono_ms() + BG_SEARCH_MS;
+        }
+        if (tr && truncate_wal(*conn) == 0) {
+            pthread_mutex_lock(&lock);
+            want_truncate = 0;
+            checkpointed = 0;
+            pthread_mutex_unlock(&lock);
         }
         db_request_end(*conn); /* nothing may stay open on it */
         pthread_rwlock_unlock(gate);
