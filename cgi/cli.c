@@ -488,8 +488,18 @@ static int cmd_db_backup(cli_ctx *x, int argc, char **argv)
         fprintf(stderr, "flightdeck: backup failed (%s): %s\n", step, whybuf);
         return 1;
     }
+    /* Sealed values need their keys: beside the copy, where `--db FILE`
+     * looks by default (docs/encryption.md: store the two apart). */
+    char keyfile[4200], kerr[300];
+    snprintf(keyfile, sizeof keyfile, "%s.key", file);
+    int keys = seal_export_keys(keyfile, 1, kerr, sizeof kerr);
+    if (keys < 0) {
+        fprintf(stderr, "flightdeck: backup written, but its key file was not: %s\n", kerr);
+        return 1;
+    }
     printf("Backed up %s to %s (%d pages, schema version %d).\n", x->db_path, file, pages,
            db_version(x->d));
+    if (keys) printf("Its encryption keys are in %s (mode 0600): keep them apart from the backup.\n", keyfile);
     return 0;
 }
 
@@ -694,6 +704,14 @@ static int cmd_db_restore(cli_ctx *x, int argc, char **argv)
         sd = db_open(tmp, why, sizeof why);
         rc = sd && db_migrate(sd, &applied) == 0 ? SQLITE_OK : SQLITE_ERROR;
         if (rc != SQLITE_OK && sd) snprintf(why, sizeof why, "%s", db_errmsg(sd));
+    }
+    if (rc == SQLITE_OK) {
+        /* The backup's keys (FILE.key, when it has one) join the key file
+         * first, so the values it sealed read once it is in. */
+        step = "keys";
+        char keyfile[4200];
+        snprintf(keyfile, sizeof keyfile, "%s.key", file);
+        rc = seal_import_keys(keyfile, why, sizeof why) < 0 ? SQLITE_ERROR : SQLITE_OK;
     }
     if (rc == SQLITE_OK) {
         step = "restore";

@@ -97,6 +97,25 @@ void seal_keyring_keep_current(seal_keyring *k)
     sodium_mprotect_readonly(k);
 }
 
+int seal_keyring_merge(seal_keyring *dst, const seal_keyring *src, char *err, size_t errlen)
+{
+    for (int i = 0; src && i < src->n; i++) {
+        const unsigned char *have = ring_key(dst, src->k[i].id);
+        if (have) {
+            if (sodium_memcmp(have, src->k[i].key, SEAL_KEY_BYTES) != 0) {
+                snprintf(err, errlen, "key %u differs between the two key files", (unsigned)src->k[i].id);
+                return -1;
+            }
+            continue;
+        }
+        if (seal_keyring_add(dst, src->k[i].id, src->k[i].key)) {
+            snprintf(err, errlen, "too many keys (at most %d)", SEAL_MAX_KEYS);
+            return -1;
+        }
+    }
+    return 0;
+}
+
 /* ---- key file ---- */
 
 /* Parse "key ID HEX" lines (comments '#', blank lines) into k. 0 or -1. */
@@ -440,6 +459,43 @@ int seal_configure(int on, const char *key_path, char *err, size_t errlen)
     pthread_rwlock_unlock(&g_lock);
     if (key_path && *key_path && !g_path) { snprintf(err, errlen, "out of memory"); return -1; }
     return 0;
+}
+
+int seal_export_keys(const char *to, int force, char *err, size_t errlen)
+{
+    const char *path = g_path;
+    if (!path) return 0;
+    seal_keyring *k = NULL;
+    int rc = seal_keyring_load(path, &k, err, errlen);
+    if (rc) return rc == 1 ? 0 : -1;
+    rc = seal_keyring_save(k, to, !force, err, errlen);
+    seal_keyring_free(k);
+    return rc ? -1 : 1;
+}
+
+int seal_import_keys(const char *from, char *err, size_t errlen)
+{
+    seal_keyring *in = NULL, *live = NULL;
+    int rc = seal_keyring_load(from, &in, err, errlen);
+    if (rc) return rc == 1 ? 0 : -1;
+    if (!g_path) {
+        seal_keyring_free(in);
+        snprintf(err, errlen, "%s holds keys but no key file is configured", from);
+        return -1;
+    }
+    rc = seal_keyring_load(g_path, &live, err, errlen);
+    if (rc < 0) { seal_keyring_free(in); return -1; }
+    if (rc == 1) { live = in; in = NULL; }    /* no key file yet: the backup's */
+    else if (seal_keyring_merge(live, in, err, errlen)) {
+        seal_keyring_free(in);
+        seal_keyring_free(live);
+        return -1;
+    }
+    rc = seal_keyring_save(live, g_path, 0, err, errlen);
+    seal_keyring_free(in);
+    seal_keyring_free(live);
+    if (rc || seal_reload(err, errlen)) return -1;
+    return 1;
 }
 
 int seal_parse_flag(const char *v)

@@ -79,6 +79,21 @@ int seal_keyring_load(const char *path, seal_keyring **out, char *err, size_t er
  * a key). 0, or -1 with the reason in err (EEXIST in errno for excl). */
 int seal_keyring_save(const seal_keyring *k, const char *path, int excl, char *err, size_t errlen);
 
+/* Add to dst every key of src it lacks. 0; -1 when an id is in both with
+ * different bytes (two installations' keys: err says which). */
+int seal_keyring_merge(seal_keyring *dst, const seal_keyring *src, char *err, size_t errlen);
+
+/* ---- backups (cli.c db backup / restore) ---- */
+/* Write the configured key file's keys to `to` (0600; an existing `to` is
+ * replaced only with force). 1 when written, 0 when there is no key file
+ * (nothing is sealed), -1 with the reason in err. */
+int seal_export_keys(const char *to, int force, char *err, size_t errlen);
+/* Add the keys of the key file `from` (a backup's) to the configured key
+ * file (created when missing), atomically, and use them. 1 when `from`
+ * held keys, 0 when it does not exist, -1 with the reason in err (a loose
+ * or malformed file, a key id that differs, no key file configured). */
+int seal_import_keys(const char *from, char *err, size_t errlen);
+
 /* ---- sealing one value with a given keyring ---- */
 /* Is p (n bytes) a sealed value (marker and minimal length)? */
 int seal_is_sealed(const void *p, size_t n);

@@ -209,6 +209,29 @@ describe('encryption at rest', () => {
     assert.ok(s.text.includes(M.message));
   });
 
+  it('a backup carries its keys; restoring it brings them back to the key file', async () => {
+    const file = path.join(srv.varDir, 'sealed-backup.db');
+    const b = await srv.cli(['db', 'backup', file]);
+    assert.match(b.stdout, /Its encryption keys are in .*sealed-backup\.db\.key \(mode 0600\)/);
+    assert.equal(fs.statSync(`${file}.key`).mode & 0o777, 0o600);
+    for (const m of Object.values(M)) assert.ok(!fs.readFileSync(file).includes(Buffer.from(m)), 'the backup is sealed too');
+    // The copy reads with its own key file (found beside it by default).
+    const fromCopy = await srv.cli(['--db', file, 'sessions', 'get', sid, '--json']);
+    assert.ok(fromCopy.stdout.includes(M.prompt));
+    // A rotation drops the backup's key from the live file; restoring the
+    // backup adds it back, and the running server reads the restored content.
+    await srv.cli(['db', 'rotate-key']);
+    const backupKey = fs.readFileSync(`${file}.key`, 'utf8').split('\n').find((l) => l.startsWith('key '));
+    assert.ok(!fs.readFileSync(keyFile, 'utf8').includes(backupKey));
+    const r = await srv.cli(['db', 'restore', file, '--force']);
+    assert.match(r.stdout, /^Restored /);
+    assert.ok(fs.readFileSync(keyFile, 'utf8').includes(backupKey), 'the backup key joined the key file');
+    assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+    const s = await srv.api('GET', `${P(sid)}?include=events`, { token: admin });
+    assert.equal(s.status, 200, s.text);
+    assert.ok(s.text.includes(M.message));
+  });
+
   it('deleting a session leaves nothing of it in the file', async () => {
     const name = `DelMe-${tag}-Zz`;
     const d = await createSession(srv, runtime, { agent: 'vault-del', name, status: 'running', prompt: `gone ${tag}` });
