@@ -141,7 +141,7 @@ db *db_open(const char *path, char *err, size_t errlen)
     if (sqlite3_exec(d->h, pragmas, NULL, NULL, NULL) != SQLITE_OK) goto fail;
     /* The fd_* functions every payload column is read and written through
      * (seal.h), and triggers of migration 011 call. */
-    if ((rc = seal_register(d->h)) != SQLITE_OK) goto fail;
+    if (seal_register(d->h) != SQLITE_OK) goto fail;
     /* Freed space is overwritten: a deleted event or session leaves nothing
      * of itself in the file. With encryption on, always (ON); else where it
      * costs no extra I/O (FAST). */

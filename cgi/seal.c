@@ -440,7 +440,6 @@ int seal_configure(int on, const char *key_path, char *err, size_t errlen)
             }
             if (seal_keyring_save(nk, key_path, 1, err, errlen) == 0) {
                 k = nk;
-                rc = 0;
                 break;
             }
             seal_keyring_free(nk);
@@ -448,6 +447,10 @@ int seal_configure(int on, const char *key_path, char *err, size_t errlen)
             /* Another process made it first: read theirs (once written whole). */
             rc = seal_keyring_load(key_path, &k, err, errlen);
             if (rc < 0) return -1;
+        }
+        if (on && !k) {
+            snprintf(err, errlen, "%s: cannot create the key file", key_path);
+            return -1;
         }
     }
     pthread_rwlock_wrlock(&g_lock);
