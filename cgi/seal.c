@@ -29,7 +29,9 @@ seal_keyring *seal_keyring_new(void)
     seal_keyring *k = sodium_malloc(sizeof *k);
     if (!k) return NULL;
     memset(k, 0, sizeof *k);
-    sodium_mprotect_readonly(k);
+    /* Read-only from now on except while a key is added; should mprotect
+     * fail the ring merely stays writable. */
+    (void)sodium_mprotect_readonly(k);
     return k;
 }
 
@@ -38,6 +40,7 @@ void seal_keyring_free(seal_keyring *k)
     if (k) sodium_free(k); /* sodium_free wipes, whatever the protection */
 }
 
+/* The key with this id in k (NULL: none). The pointer is k's. */
 static const unsigned char *ring_key(const seal_keyring *k, uint32_t id)
 {
     for (int i = 0; i < k->n; i++)
@@ -63,7 +66,7 @@ int seal_keyring_add(seal_keyring *k, uint32_t id, const unsigned char key[SEAL_
     k->k[k->n].id = id;
     memcpy(k->k[k->n].key, key, SEAL_KEY_BYTES);
     k->n++;
-    sodium_mprotect_readonly(k);
+    (void)sodium_mprotect_readonly(k);
     return 0;
 }
 
@@ -76,7 +79,7 @@ int seal_keyring_generate(seal_keyring *k, uint32_t *id)
     k->k[k->n].id = nid;
     crypto_aead_xchacha20poly1305_ietf_keygen(k->k[k->n].key);
     k->n++;
-    sodium_mprotect_readonly(k);
+    (void)sodium_mprotect_readonly(k);
     if (id) *id = nid;
     return 0;
 }
@@ -94,7 +97,7 @@ void seal_keyring_keep_current(seal_keyring *k)
     }
     sodium_memzero(&k->k[j], sizeof k->k[0] * (size_t)(SEAL_MAX_KEYS - j));
     k->n = j;
-    sodium_mprotect_readonly(k);
+    (void)sodium_mprotect_readonly(k);
 }
 
 int seal_keyring_merge(seal_keyring *dst, const seal_keyring *src, char *err, size_t errlen)
@@ -233,17 +236,21 @@ static int write_all(int fd, const char *buf, size_t n)
     return 0;
 }
 
-/* fsync the folder that holds path, so a rename or creation is durable. */
-static void sync_dir(const char *path)
+/* fsync the folder that holds path, so a rename or creation is durable.
+ * 0, or -1 (errno). */
+static int sync_dir(const char *path)
 {
     char dir[PATH_MAX];
     const char *slash = strrchr(path, '/');
     if (!slash) snprintf(dir, sizeof dir, ".");
     else if (slash == path) snprintf(dir, sizeof dir, "/");
     else if ((size_t)(slash - path) < sizeof dir) snprintf(dir, sizeof dir, "%.*s", (int)(slash - path), path);
-    else return;
+    else { errno = ENAMETOOLONG; return -1; }
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) { fsync(fd); close(fd); }
+    if (fd < 0) return -1;
+    int rc = fsync(fd);
+    close(fd);
+    return rc;
 }
 
 int seal_keyring_save(const seal_keyring *k, const char *path, int excl, char *err, size_t errlen)
@@ -297,7 +304,10 @@ int seal_keyring_save(const seal_keyring *k, const char *path, int excl, char *e
         unlink(tmp);
         goto out;
     }
-    sync_dir(path);
+    /* The file is in place; only its durability across a power cut is in
+     * doubt, which is worth a word but not a failure. */
+    if (sync_dir(path) != 0)
+        fprintf(stderr, "flightdeck: warning: the folder of %s could not be synced: %s\n", path, strerror(errno));
     rc = 0;
 out:
     if (fd >= 0) { close(fd); unlink(tmp); }
@@ -395,6 +405,7 @@ static int64_t g_checked_ms;       /* when the key file was last looked at */
 
 #define SEAL_CHECK_MS 1000         /* how often a sealing process looks for a new key */
 
+/* Milliseconds of the monotonic clock. */
 static int64_t mono_ms(void)
 {
     struct timespec ts;
@@ -402,6 +413,7 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Note the key file's identity and mtime as loaded (under the write lock). */
 static void remember_file(void)
 {
     struct stat st;
@@ -412,6 +424,8 @@ static void remember_file(void)
     }
 }
 
+/* Has the key file changed since remember_file? (A missing file has not:
+ * the keys in use stay.) Under the write lock. */
 static int file_changed(void)
 {
     struct stat st;
@@ -543,7 +557,8 @@ uint32_t seal_current_key(void)
     return c;
 }
 
-/* Under the write lock. */
+/* Read the key file into a new keyring and swap it in; on failure the
+ * keys in use stay. Under the write lock. 0 or -1 (err). */
 static int reload_locked(char *err, size_t errlen)
 {
     if (!g_path) { snprintf(err, errlen, "no key file configured"); return -1; }
@@ -610,6 +625,7 @@ static char *place_of(sqlite3_context *cx, int argc, sqlite3_value **argv, size_
     return p;
 }
 
+/* Is v a sealed value (a BLOB with the marker)? */
 static int value_is_sealed(sqlite3_value *v)
 {
     return sqlite3_value_type(v) == SQLITE_BLOB &&
@@ -668,6 +684,7 @@ static int open_arg(sqlite3_context *cx, int argc, sqlite3_value **argv,
     return 0;
 }
 
+/* The opened value m (malloc'd; the result takes it) as TEXT or BLOB. */
 static void result_clear(sqlite3_context *cx, unsigned char *m, size_t n, int is_blob)
 {
     if (is_blob) sqlite3_result_blob64(cx, m, n, free);
@@ -748,6 +765,7 @@ static void fn_stale(sqlite3_context *cx, int argc, sqlite3_value **argv)
     sqlite3_result_int(cx, stale);
 }
 
+/* fd_key_id(v): the key id of a sealed v, else NULL. */
 static void fn_key_id(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -755,6 +773,7 @@ static void fn_key_id(sqlite3_context *cx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(cx, seal_value_key_id(sqlite3_value_blob(argv[0]), (size_t)sqlite3_value_bytes(argv[0])));
 }
 
+/* fd_size(v): bytes of v's clear value, without opening it. */
 static void fn_size(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     (void)argc;
@@ -764,6 +783,7 @@ static void fn_size(sqlite3_context *cx, int argc, sqlite3_value **argv)
     sqlite3_result_int64(cx, value_is_sealed(v) ? n - SEAL_OVERHEAD : n);
 }
 
+/* fd_sealing(): 1 while encryption is on. */
 static void fn_sealing(sqlite3_context *cx, int argc, sqlite3_value **argv)
 {
     (void)argc; (void)argv;
