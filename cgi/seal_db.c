@@ -200,7 +200,12 @@ int seal_rotate(db *d, int batch, FILE *log, seal_rotation *r, char *err, size_t
     seal_keyring_free(k);
     if (rc || seal_reload(err, errlen)) return -1;
     /* Old page images (clear text sealed just now, old ciphertext) leave
-     * the WAL as far as readers allow. */
-    sqlite3_exec(db_handle(d), "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
+     * the WAL if no reader or writer is in the way this instant: never wait
+     * (a TRUNCATE checkpoint holds writers back while it waits). Else the
+     * server's checkpoints and bg_wal_scrub overwrite them in time. */
+    sqlite3_busy_timeout(db_handle(d), 0);
+    r->wal_truncated = sqlite3_wal_checkpoint_v2(db_handle(d), NULL, SQLITE_CHECKPOINT_TRUNCATE,
+                                                 NULL, NULL) == SQLITE_OK;
+    sqlite3_busy_timeout(db_handle(d), 5000);
     return 0;
 }

@@ -20,6 +20,7 @@ typedef struct seal_rotation {
     long long   rows[SEAL_TABLES];       /* rows rewritten per table */
     long long   total;
     int         search_rebuilt;          /* encryption on: the search index was rebuilt */
+    int         wal_truncated;           /* the WAL was emptied at the end (no reader in the way) */
 } seal_rotation;
 
 /* Rotate the key of the configured key file (seal_configure) while servers

@@ -196,15 +196,22 @@ describe('encryption at rest', () => {
   });
 
   it('finishes an interrupted rotation when run again', async () => {
-    // An interrupted run leaves the old and the new key in the file.
-    const cur = fs.readFileSync(keyFile, 'utf8');
-    const line = cur.split('\n').find((l) => l.startsWith('key '));
-    const id = Number(line.split(' ')[1]);
-    const extra = `key ${id + 1} ${crypto.randomBytes(32).toString('hex')}\n`;
-    fs.writeFileSync(keyFile, cur + extra, { mode: 0o600 });
+    const cur = fs.readFileSync(keyFile, 'utf8').split('\n').find((l) => l.startsWith('key '));
+    const id = Number(cur.split(' ')[1]);
+    // Killed (SIGKILL) after it wrote the new key, before it dropped the old one.
+    const killed = await srv.cli(['db', 'rotate-key'], { allowFail: true, timeoutMs: 900 });
+    assert.equal(killed.signal, 'SIGKILL');
+    const between = fs.readFileSync(keyFile, 'utf8').split('\n').filter((l) => l.startsWith('key '));
+    assert.equal(between.length, 2, 'both keys are in the file');
+    assert.equal(fs.statSync(keyFile).mode & 0o777, 0o600);
+    // Everything reads meanwhile, and new values are sealed with the new key.
+    await append(srv, runtime, sid, { type: 'thought', content: `between ${tag}` });
+    const mid = await srv.api('GET', `${P(sid)}?include=events`, { token: admin });
+    assert.ok(mid.text.includes(M.message) && mid.text.includes(`between ${tag}`));
     const r = await srv.cli(['db', 'rotate-key']);
     assert.match(r.stderr, /finishing an interrupted rotation/);
     assert.match(r.stdout, new RegExp(`Key ${id + 1} now seals every value .*Dropped key ${id} `));
+    assert.equal(fs.readFileSync(keyFile, 'utf8').split('\n').filter((l) => l.startsWith('key ')).length, 1);
     const s = await srv.api('GET', `${P(sid)}?include=events`, { token: admin });
     assert.ok(s.text.includes(M.message));
   });
