@@ -686,19 +686,30 @@ DB_SQL_ENUM(REKEY_SECRETS,
     "WHERE fd_stale(arguments) LIMIT ?1)")
 DB_SQL_ENUM(REKEY_SECRETS_LEFT, "SELECT count(*) FROM tool_call_secrets WHERE fd_stale(arguments)")
 /* While encryption is on, the text search holds only what is never sealed
- * (migration 011); rotation rebuilds it so text indexed before encryption
- * was switched on leaves the index (optimize merges the segments that
- * still held it; secure_delete zeroes the pages they leave). */
+ * (migration 011); rotation rebuilds it, a rowid range (?1, ?2] per
+ * transaction, so text indexed before encryption was switched on leaves the
+ * index (optimize then merges the segments that still held it;
+ * secure_delete zeroes the pages they leave). Events whose text is still
+ * queued (search_pending) are left to the queue, which indexes them with
+ * the same rule. */
 DB_SQL_ENUM(SEARCH_SESSIONS_CLEAR_ONLY,
     "UPDATE search_sessions SET body = (SELECT s.name || ' ' || s.agent FROM sessions s "
-    "WHERE s.search_rowid = search_sessions.rowid)")
-DB_SQL_ENUM(SEARCH_EVENTS_DROP, "DELETE FROM search_events")
+    "WHERE s.search_rowid = search_sessions.rowid) WHERE rowid > ?1 AND rowid <= ?2")
+DB_SQL_ENUM(SEARCH_SESSIONS_BATCH_END,
+    "SELECT max(r) FROM (SELECT rowid AS r FROM search_sessions WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)")
+DB_SQL_ENUM(SEARCH_EVENTS_DROP, "DELETE FROM search_events WHERE rowid > ?1 AND rowid <= ?2")
 DB_SQL_ENUM(SEARCH_EVENTS_CLEAR_ONLY,
     "INSERT INTO search_events (rowid, sid, body) SELECT id, session_id, t FROM ("
     "SELECT id, session_id, CASE type WHEN 'tool_call' THEN json_extract(b, '$.tool') "
     "ELSE json_extract(b, '$.error.category') END AS t FROM (SELECT id, session_id, type, "
-    "fd_open(body, 'events.body', session_id, seq) AS b FROM events WHERE type IN ('tool_call', 'tool_result'))) "
+    "fd_open(body, 'events.body', session_id, seq) AS b FROM events WHERE id > ?1 AND id <= ?2 "
+    "AND type IN ('tool_call', 'tool_result') AND id NOT IN (SELECT id FROM search_pending))) "
     "WHERE typeof(t) = 'text' AND t <> ''")
+/* The end of the next batch over events and the index's own rows (rows of
+ * events deleted long ago included). ?1 after ?2 rows */
+DB_SQL_ENUM(SEARCH_EVENTS_BATCH_END,
+    "SELECT max(r) FROM (SELECT id AS r FROM events WHERE id > ?1 ORDER BY id LIMIT ?2)")
+DB_SQL_ENUM(SEARCH_EVENTS_MAX_ROWID, "SELECT max(rowid) FROM search_events")
 DB_SQL_ENUM(SEARCH_OPTIMIZE,
     "INSERT INTO search_events (search_events) VALUES ('optimize')")
 DB_SQL_ENUM(SEARCH_SESSIONS_OPTIMIZE,

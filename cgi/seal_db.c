@@ -105,18 +105,67 @@ static int run(db *d, db_sql_id id)
     return st ? db_exec(st) : -1;
 }
 
-/* With encryption on: the search index from names, agents, tools and error
- * categories only, its segments merged so the text it held is gone. */
-static int rebuild_search(db *d)
+/* The end of the batch after lo (?2 rows) by statement end_id; *hi gets it.
+ * 1 when there is one, 0 at the end, -1 on failure. Inside a transaction. */
+static int batch_end(db *d, db_sql_id end_id, sqlite3_int64 lo, int batch, sqlite3_int64 *hi)
 {
-    if (db_begin(d)) return -1;
-    if (run(d, SQL_SEARCH_SESSIONS_CLEAR_ONLY) || run(d, SQL_SEARCH_EVENTS_DROP) ||
-        run(d, SQL_SEARCH_EVENTS_CLEAR_ONLY) || run(d, SQL_SEARCH_OPTIMIZE) ||
-        run(d, SQL_SEARCH_SESSIONS_OPTIMIZE) || db_commit(d)) {
-        db_rollback(d);
-        return -1;
+    sqlite3_stmt *st = db_stmt(d, end_id);
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, lo);
+    sqlite3_bind_int(st, 2, batch);
+    int rc = db_step(st);
+    int have = rc == SQLITE_ROW && sqlite3_column_type(st, 0) != SQLITE_NULL;
+    if (have) *hi = sqlite3_column_int64(st, 0);
+    sqlite3_reset(st);
+    return rc == SQLITE_ROW ? have : -1;
+}
+
+/* Run a statement bound with the range (lo, hi]. */
+static int run_range(db *d, db_sql_id id, sqlite3_int64 lo, sqlite3_int64 hi)
+{
+    sqlite3_stmt *st = db_stmt(d, id);
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, lo);
+    sqlite3_bind_int64(st, 2, hi);
+    return db_exec(st);
+}
+
+/* With encryption on: the search index from names, agents, tools and error
+ * categories only, batch rows per transaction, then its segments merged so
+ * the text it held is gone. Searches meanwhile may miss what a batch has
+ * not reached yet; nothing waits long for the write lock. */
+static int rebuild_search(db *d, int batch)
+{
+    for (int table = 0; table < 2; table++) {
+        sqlite3_int64 lo = 0, hi = 0;
+        for (;;) {
+            if (db_begin(d)) return -1;
+            int more = batch_end(d, table ? SQL_SEARCH_EVENTS_BATCH_END : SQL_SEARCH_SESSIONS_BATCH_END,
+                                 lo, batch, &hi);
+            if (more < 0) goto fail;
+            if (!more && table) {
+                /* Index rows past the last event (events deleted long ago). */
+                sqlite3_stmt *st = db_stmt(d, SQL_SEARCH_EVENTS_MAX_ROWID);
+                if (!st || db_step(st) != SQLITE_ROW) goto fail;
+                hi = sqlite3_column_type(st, 0) == SQLITE_NULL ? lo : sqlite3_column_int64(st, 0);
+                sqlite3_reset(st);
+                if (hi > lo && run_range(d, SQL_SEARCH_EVENTS_DROP, lo, hi)) goto fail;
+            }
+            if (!more) { if (db_commit(d)) goto fail; break; }
+            if (table ? run_range(d, SQL_SEARCH_EVENTS_DROP, lo, hi) ||
+                        run_range(d, SQL_SEARCH_EVENTS_CLEAR_ONLY, lo, hi)
+                      : run_range(d, SQL_SEARCH_SESSIONS_CLEAR_ONLY, lo, hi))
+                goto fail;
+            if (db_commit(d)) goto fail;
+            lo = hi;
+        }
     }
+    if (db_begin(d) || run(d, SQL_SEARCH_OPTIMIZE) || run(d, SQL_SEARCH_SESSIONS_OPTIMIZE) || db_commit(d))
+        goto fail;
     return 0;
+fail:
+    db_rollback(d);
+    return -1;
 }
 
 int seal_rotate(db *d, int batch, FILE *log, seal_rotation *r, char *err, size_t errlen)
@@ -178,7 +227,7 @@ int seal_rotate(db *d, int batch, FILE *log, seal_rotation *r, char *err, size_t
         return -1;
     }
     if (seal_enabled()) {
-        if (rebuild_search(d)) {
+        if (rebuild_search(d, batch)) {
             snprintf(err, errlen, "rebuilding the search index: %s", db_errmsg(d));
             return -1;
         }

@@ -379,6 +379,9 @@ TEST(test_rotate_online)
     char err[256];
     CHECK_INT(seal_configure(1, keypath, err, sizeof err), 0);
     uint32_t before = seal_current_key();
+    /* Text indexed while encryption was off leaves the index. */
+    CHECK_INT(sql_ok("INSERT INTO search_events (rowid, sid, body) VALUES (1000, 'ses_s', 'payloadword')"), 0);
+    CHECK_SQL("SELECT count(*) FROM search_events WHERE search_events MATCH 'payloadword'", "1");
     /* A clear value written while encryption was off gets sealed too. */
     CHECK_INT(sql_ok("INSERT INTO logs (session_id, time, body) VALUES ('ses_s', 0, 'clear log line')"), 0);
     seal_rotation r;
@@ -396,6 +399,9 @@ TEST(test_rotate_online)
     CHECK_SQL("SELECT fd_open(body, 'logs.body', id) FROM logs", "clear log line");
     CHECK_SQL("SELECT fd_open(prompt, 'sessions.prompt', id) FROM sessions WHERE id = 'ses_s'", "secret prompt");
     CHECK_SQL("SELECT count(*) FROM search_events WHERE search_events MATCH 'lookup_tool'", "1");
+    CHECK_SQL("SELECT count(*) FROM search_events WHERE search_events MATCH 'timeoutcat'", "1");
+    CHECK_SQL("SELECT count(*) FROM search_events WHERE search_events MATCH 'payloadword'", "0");
+    CHECK_SQL("SELECT count(*) FROM search_sessions WHERE search_sessions MATCH 'agent'", "1");
     seal_keyring *k = NULL;
     CHECK_INT(seal_keyring_load(keypath, &k, err, sizeof err), 0);
     CHECK_INT(seal_keyring_count(k), 1);
