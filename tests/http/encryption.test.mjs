@@ -261,6 +261,21 @@ describe('encryption at rest', () => {
     }
     assert.deepEqual(left, [], 'nothing of the deleted session is left in the database or its WAL');
     assertNothingInClear('after the delete');
+
+    // One event: its clear parts (the runtime's idempotency key) go too.
+    const key = `DelEvt-${tag}-Kk`;
+    const ack = await append(srv, runtime, sid, { id: key, type: 'thought', content: `one event ${tag}` });
+    const eid = ack.events[0].id;
+    q('PRAGMA wal_checkpoint(TRUNCATE)');
+    assert.deepEqual(onDisk(key), [srv.dbPath]);
+    const de = await srv.api('DELETE', `${P(sid)}/events/${eid}`, { token: admin });
+    assert.equal(de.status, 204, de.text);
+    left = onDisk(key);
+    for (let i = 0; i < 40 && left.length; i++) {
+      await sleep(100);
+      left = onDisk(key);
+    }
+    assert.deepEqual(left, [], 'nothing of the deleted event is left');
   });
 
   it('refuses a key file open to others, or a malformed one', async () => {
