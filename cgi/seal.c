@@ -125,8 +125,9 @@ int seal_keyring_merge(seal_keyring *dst, const seal_keyring *src, char *err, si
 static int parse_keyfile(seal_keyring *k, char *text, const char *path, char *err, size_t errlen)
 {
     int line = 0;
-    char *save = NULL;
-    for (char *l = strtok_r(text, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
+    for (char *l = text, *next; l; l = next) {
+        next = strchr(l, '\n');
+        if (next) *next++ = 0;
         line++;
         while (*l == ' ' || *l == '\t' || *l == '\r') l++;
         size_t len = strlen(l);
@@ -257,7 +258,7 @@ int seal_keyring_save(const seal_keyring *k, const char *path, int excl, char *e
 {
     if (!k || k->n == 0) { snprintf(err, errlen, "no key to write"); return -1; }
     /* The text, in locked memory: it holds the keys in hex. */
-    size_t cap = 256 + (size_t)k->n * (2 * SEAL_KEY_BYTES + 32);
+    size_t cap = 512 + (size_t)k->n * (2 * SEAL_KEY_BYTES + 32);
     char *text = sodium_malloc(cap);
     if (!text) { snprintf(err, errlen, "out of memory"); return -1; }
     size_t len = (size_t)snprintf(text, cap,
@@ -270,8 +271,14 @@ int seal_keyring_save(const seal_keyring *k, const char *path, int excl, char *e
             if ((pass == 0) != (k->k[i].id == cur)) continue;
             char hex[2 * SEAL_KEY_BYTES + 1];
             sodium_bin2hex(hex, sizeof hex, k->k[i].key, SEAL_KEY_BYTES);
-            len += (size_t)snprintf(text + len, cap - len, "key %u %s\n", (unsigned)k->k[i].id, hex);
+            int w = snprintf(text + len, cap - len, "key %u %s\n", (unsigned)k->k[i].id, hex);
             sodium_memzero(hex, sizeof hex);
+            if (w < 0 || (size_t)w >= cap - len) { /* cannot happen: cap counts every line */
+                snprintf(err, errlen, "key file text too long");
+                sodium_free(text);
+                return -1;
+            }
+            len += (size_t)w;
         }
 
     char tmp[PATH_MAX];

@@ -219,6 +219,10 @@ TEST(test_key_file_refused)
         }
         CHECK(err[0] != 0);
     }
+    /* The message names the line, blank lines counted. */
+    write_file(p, "# keys\n\nkey 1 xyz\n", 0600);
+    CHECK_INT(seal_configure(1, p, err, sizeof err), -1);
+    CHECK(strstr(err, "line 3 is malformed") != NULL);
     /* A symbolic link is not followed. */
     char link_path[176];
     write_file(p, good, 0600);
