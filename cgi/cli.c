@@ -607,7 +607,7 @@ static int cmd_db_rotate_key(cli_ctx *x, int argc, char **argv)
     for (int i = 0; i < SEAL_TABLES; i++)
         if (r.table[i]) printf("%-18s %lld rows re-encrypted\n", r.table[i], r.rows[i]);
     printf("Key %u now seals every value (%lld rows re-encrypted%s%s).", (unsigned)r.new_key, r.total,
-           r.resumed ? ", an interrupted rotation finished" : "",
+           r.resumed ? ", an earlier rotation finished" : "",
            r.search_rebuilt ? ", search index rebuilt" : "");
     if (r.nold) {
         printf(" Dropped key%s", r.nold > 1 ? "s" : "");

@@ -188,7 +188,8 @@ int seal_rotate(db *d, int batch, FILE *log, seal_rotation *r, char *err, size_t
     if (rc < 0) return -1;
     if (seal_keyring_count(k) > 1) {
         r->resumed = 1;
-        if (log) fprintf(log, "%s holds %d keys: finishing an interrupted rotation to key %u\n", path,
+        if (log) fprintf(log, "%s holds %d keys (a rotation was interrupted, or a backup's keys were "
+                         "restored): finishing the rotation to key %u, no new key\n", path,
                          seal_keyring_count(k), (unsigned)seal_keyring_current(k));
     } else {
         if (seal_keyring_generate(k, NULL) || seal_keyring_save(k, path, 0, err, errlen)) {
