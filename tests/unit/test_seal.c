@@ -414,6 +414,50 @@ TEST(test_rotate_online)
     seal_shutdown();
 }
 
+TEST(test_backup_keys)
+{
+    char err[256], live[160], bk[160];
+    snprintf(live, sizeof live, "%s/live.key", dir);
+    snprintf(bk, sizeof bk, "%s/backup.db.key", dir);
+    unlink(live);
+    unlink(bk);
+    /* No key file: nothing to export. */
+    CHECK_INT(seal_configure(0, live, err, sizeof err), 0);
+    CHECK_INT(seal_export_keys(bk, 0, err, sizeof err), 0);
+    CHECK(access(bk, F_OK) != 0);
+    /* Exported 0600; refused over an existing file unless forced. */
+    CHECK_INT(seal_configure(1, live, err, sizeof err), 0);
+    CHECK_INT(seal_export_keys(bk, 0, err, sizeof err), 1);
+    struct stat st;
+    CHECK_INT(stat(bk, &st), 0);
+    CHECK_INT(st.st_mode & 0777, 0600);
+    CHECK_INT(seal_export_keys(bk, 0, err, sizeof err), -1);
+    CHECK_INT(seal_export_keys(bk, 1, err, sizeof err), 1);
+    /* Importing the same keys changes nothing; another key id is added. */
+    CHECK_INT(seal_import_keys(bk, err, sizeof err), 1);
+    seal_keyring *k = NULL;
+    CHECK_INT(seal_keyring_load(live, &k, err, sizeof err), 0);
+    CHECK_INT(seal_keyring_count(k), 1);
+    seal_keyring_free(k);
+    write_file(bk, "key 9 0909090909090909090909090909090909090909090909090909090909090909\n", 0600);
+    CHECK_INT(seal_import_keys(bk, err, sizeof err), 1);
+    CHECK_INT(seal_current_key(), 9);
+    CHECK_INT(seal_keyring_load(live, &k, err, sizeof err), 0);
+    CHECK_INT(seal_keyring_count(k), 2);
+    seal_keyring_free(k);
+    /* The same id with other bytes: refused, the live file unchanged. */
+    write_file(bk, "key 9 0808080808080808080808080808080808080808080808080808080808080808\n", 0600);
+    CHECK_INT(seal_import_keys(bk, err, sizeof err), -1);
+    CHECK(strstr(err, "key 9 differs") != NULL);
+    /* A loose backup key file is refused too. */
+    chmod(bk, 0644);
+    CHECK_INT(seal_import_keys(bk, err, sizeof err), -1);
+    unlink(bk);
+    CHECK_INT(seal_import_keys(bk, err, sizeof err), 0); /* none: nothing to do */
+    seal_shutdown();
+    unlink(live);
+}
+
 int main(void)
 {
     if (auth_init() || db_setup()) return 1;
@@ -428,6 +472,7 @@ int main(void)
     RUN(test_rotation_two_keys);
     RUN(test_sql_functions_and_search);
     RUN(test_rotate_online);
+    RUN(test_backup_keys);
     unlink(keypath);
     rmdir(dir);
     db_teardown();
