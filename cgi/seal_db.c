@@ -11,6 +11,7 @@
 #define ROTATE_SETTLE_MS 1500
 #define ROTATE_PASSES    5
 
+/* Sleep ms milliseconds (through signals). */
 static void sleep_ms(int ms)
 {
     struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
@@ -66,6 +67,8 @@ fail:
     return -1;
 }
 
+/* One pass over tool_call_secrets (no rowid): batch stale rows per
+ * transaction until none is left. Rows rewritten, or -1. */
 static long long pass_secrets(db *d, int batch)
 {
     long long done = 0;
@@ -99,6 +102,7 @@ static long long left_over(db *d)
     return n;
 }
 
+/* Run a statement without parameters. 0 or -1. */
 static int run(db *d, db_sql_id id)
 {
     sqlite3_stmt *st = db_stmt(d, id);
