@@ -103,12 +103,24 @@ describe('encryption at rest', () => {
       'tab=logs': ['log'],
       'tab=report': ['report'],
       'tab=evals': ['evalres'],
+      'tab=trace': ['span'],
     };
     for (const [qs, keys] of Object.entries(pages)) {
       const r = await web.get(`/sessions/${sid}?${qs}`);
       assert.equal(r.status, 200, qs);
       for (const k of keys) assert.ok(r.text.includes(M[k]), `page ${qs}: ${k}`);
     }
+    // A read-only share link shows it too.
+    const csrf = await web.csrf(`/sessions/${sid}`);
+    const sh = await web.post(`/sessions/${sid}/share`, { csrf, expires: '24h', return_to: `/sessions/${sid}` });
+    assert.equal(sh.status, 303);
+    const withLink = await web.get(`/sessions/${sid}`);
+    const link = withLink.text.match(/\/share\/([0-9]+\.[0-9]+\.[A-Za-z0-9_-]+)/)[1];
+    const shared = await srv.client().get(`/share/${link}?tab=activity`);
+    assert.equal(shared.status, 200);
+    assert.ok(shared.text.includes(M.message) && shared.text.includes(M.args), 'share link');
+    const md = await srv.client().get(`/share/${link}/report?format=md`);
+    assert.ok(md.text.includes(M.report), 'shared report download');
     const list = await web.get(`/sessions?agent=vault-agent-${tag}`);
     assert.ok(list.text.includes(`Failing ${tag}`));
 
