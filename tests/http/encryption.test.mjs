@@ -15,6 +15,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { startServer } from '../lib/server.mjs';
 import { createSession, append, sleep } from '../lib/fixtures.mjs';
+import { agentTrace, traceRequest } from '../lib/otlp.mjs';
 
 const tag = crypto.randomBytes(4).toString('hex');
 // One marker per place a payload is stored; each must never be in clear on disk.
@@ -138,6 +139,26 @@ describe('encryption at rest', () => {
     // The search index holds none of it either (it is in the same file), and
     // a tool name, the agent and an error category are there to be found.
     assert.equal(q(`SELECT count(*) FROM search_events WHERE search_events MATCH '"${M.message}"'`), '0');
+  });
+
+  it('seals what OpenTelemetry brings (spans as received, messages, prompt) and reads it back', async () => {
+    const t = agentTrace('e1', { conv: `conv-enc-${tag}` });
+    const res = await srv.fetch('/v1/traces', { method: 'POST',
+      headers: { authorization: `Bearer ${runtime}`, 'content-type': 'application/json' },
+      body: JSON.stringify(traceRequest(t.spans)) });
+    assert.equal(res.status, 200, await res.text());
+    const id = `conv_conv-enc-${tag}`;
+    const s = await srv.api('GET', `${P(id)}?include=events,trace`, { token: admin });
+    assert.equal(s.status, 200, s.text);
+    for (const text of [t.question, t.answer, 'You are a travel assistant.', 'temp_c'])
+      assert.ok(s.text.includes(text), `API: ${text}`);
+    const page = await web.get(`/sessions/${id}?tab=trace`);
+    assert.ok(page.text.includes('gen_ai.output.messages') && page.text.includes('sunny'), 'the trace view');
+    const clear = [t.question, t.answer, 'You are a travel assistant.', 'I should look up the weather.'];
+    for (const text of clear) assert.deepEqual(onDisk(text), [], `running: ${text}`);
+    q('PRAGMA wal_checkpoint(TRUNCATE)');
+    for (const text of clear) assert.deepEqual(onDisk(text), [], `after a checkpoint: ${text}`);
+    assert.equal(q(`SELECT count(*) FROM spans WHERE session_id = '${id}' AND (typeof(raw) <> 'blob' OR typeof(attributes) <> 'blob')`), '0');
   });
 
   it('searches names, agents, tools and error categories only, and the search box says so', async () => {
