@@ -189,8 +189,9 @@ build/bench/fcgi_ref: bench/fcgi_ref.c | build/bench
 	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) $< -o $@ -lfcgi -lpthread
 build/bench/loadgen: bench/loadgen.c bench/events.h | build/bench
 	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) $< -o $@ -lcurl -lpthread -lm
-build/bench/sqlite_ref: bench/sqlite_ref.c bench/events.h | build/bench
-	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) $< -o $@ -lsqlite3 -lpthread -lm
+# cgi/seal.c: the fd_* SQL functions the triggers of migration 011 call.
+build/bench/sqlite_ref: bench/sqlite_ref.c bench/events.h cgi/seal.c cgi/seal.h | build/bench
+	$(CC) $(CSTD) $(CFLAGS) $(WARN) $(HARDEN) -Icgi $< cgi/seal.c -o $@ -lsqlite3 -lsodium -lpthread -lm
 
 clean:
 	rm -rf build bin

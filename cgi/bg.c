@@ -11,12 +11,14 @@
 #include "log.h"
 #include "metrics.h"
 #include "retention.h"
+#include "seal.h"
 #include "wgroup.h"
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static int want_checkpoint;   /* the WAL grew by BG_CKPT_FRAMES since the last one */
 static int checkpointed;      /* the WAL's size in frames at the last checkpoint */
+static int want_truncate;     /* bg_wal_scrub: truncate the WAL when it can */
 static int stopping;
 static int running;
 static pthread_t thread;
@@ -131,9 +133,33 @@ static int sweep_step(struct db *d)
         return 0;
     }
     metrics_sweep(a.deleted == 0, a.c.sessions, a.c.events);
-    if (a.deleted > 0)
+    if (a.deleted > 0) {
         log_msg(LOGL_INFO, "retention sweep: deleted %lld sessions, %lld events", a.c.sessions, a.c.events);
+        /* With encryption on, what was deleted must not linger in the WAL either. */
+        if (seal_enabled()) bg_wal_scrub();
+    }
     return a.deleted > 0;
+}
+
+void bg_wal_scrub(void)
+{
+    pthread_mutex_lock(&lock);
+    if (running) {
+        want_truncate = 1;
+        pthread_cond_signal(&wake);
+    }
+    pthread_mutex_unlock(&lock);
+}
+
+/* A TRUNCATE checkpoint that gives up at once rather than wait for a
+ * writer or a reader (requests must not queue behind it). 0 when done. */
+static int truncate_wal(struct db *d)
+{
+    sqlite3 *h = db_handle(d);
+    sqlite3_busy_timeout(h, 0);
+    int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
+    sqlite3_busy_timeout(h, 5000);
+    return rc == SQLITE_OK ? 0 : -1;
 }
 
 static void *bg_run(void *arg)
@@ -154,7 +180,7 @@ static void *bg_run(void *arg)
             pthread_cond_timedwait(&wake, &lock, &until);
             continue;
         }
-        int ck = want_checkpoint;
+        int ck = want_checkpoint, tr = want_truncate && now >= next_flush;
         want_checkpoint = 0;
         pthread_mutex_unlock(&lock);
 
@@ -163,6 +189,12 @@ static void *bg_run(void *arg)
         if (now >= next_flush) {
             flush_queue(*conn);
             next_flush = mono_ms() + BG_SEARCH_MS;
+        }
+        if (tr && truncate_wal(*conn) == 0) {
+            pthread_mutex_lock(&lock);
+            want_truncate = 0;
+            checkpointed = 0;
+            pthread_mutex_unlock(&lock);
         }
         if (now >= next_sweep)
             next_sweep = mono_ms() + (sweep_step(*conn) ? SWEEP_PAUSE_MS : sweep_every_ms);

@@ -52,6 +52,14 @@ void bg_retention(int default_days, int every_s, int batch);
  * the requests in flight ended). Called from the stopping thread. */
 void bg_finish(void);
 
+/* A deletion committed (encryption at rest, docs/encryption.md): the WAL
+ * still holds the page images from before it. Within about BG_SEARCH_MS
+ * the thread copies the WAL into the database (whose freed space
+ * secure_delete zeroed) and truncates it, once no reader needs it; it tries
+ * without waiting, and again until it succeeds. Any thread; a no-op
+ * without the thread (CLI, tests). */
+void bg_wal_scrub(void);
+
 /* Checkpoints run and search flushes made since start (for tests). */
 void bg_stats(unsigned long long *checkpoints, unsigned long long *flushes);
 

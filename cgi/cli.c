@@ -27,6 +27,8 @@
 #include "http.h"
 #include "sessdata.h"
 #include "sessq.h"
+#include "seal.h"
+#include "seal_db.h"
 #include "demo.h"
 #include "route.h"
 #include "sim.h"
@@ -610,8 +612,18 @@ static int cmd_db_backup(cli_ctx *x, int argc, char **argv)
         fprintf(stderr, "flightdeck: backup failed (%s): %s\n", step, whybuf);
         return 1;
     }
+    /* Sealed values need their keys: beside the copy, where `--db FILE`
+     * looks by default (docs/encryption.md: store the two apart). */
+    char keyfile[4200], kerr[300];
+    snprintf(keyfile, sizeof keyfile, "%s.key", file);
+    int keys = seal_export_keys(keyfile, 1, kerr, sizeof kerr);
+    if (keys < 0) {
+        fprintf(stderr, "flightdeck: backup written, but its key file was not: %s\n", kerr);
+        return 1;
+    }
     printf("Backed up %s to %s (%d pages, schema version %d).\n", x->db_path, file, pages,
            db_version(x->d));
+    if (keys) printf("Its encryption keys are in %s (mode 0600): keep them apart from the backup.\n", keyfile);
     return 0;
 }
 
@@ -703,6 +715,33 @@ static int cmd_db_vacuum(cli_ctx *x, int argc, char **argv)
     return 0;
 }
 
+/* db rotate-key: a new encryption key, every sealed value re-encrypted
+ * with it while the server runs, the old key dropped (seal_db.h). */
+static int cmd_db_rotate_key(cli_ctx *x, int argc, char **argv)
+{
+    cli_opts op;
+    static const char *const spec[] = { NULL };
+    if (cli_opts_parse(x->name, argc, argv, spec, &op) || op.npos) return EXIT_USAGE;
+    seal_rotation r;
+    char err[400];
+    if (seal_rotate(x->d, 500, stderr, &r, err, sizeof err)) {
+        fprintf(stderr, "flightdeck: rotate-key: %s\n", err);
+        return 1;
+    }
+    for (int i = 0; i < SEAL_TABLES; i++)
+        if (r.table[i]) printf("%-18s %lld rows re-encrypted\n", r.table[i], r.rows[i]);
+    printf("Key %u now seals every value (%lld rows re-encrypted%s%s).", (unsigned)r.new_key, r.total,
+           r.resumed ? ", an earlier rotation finished" : "",
+           r.search_rebuilt ? ", search index rebuilt" : "");
+    if (r.nold) {
+        printf(" Dropped key%s", r.nold > 1 ? "s" : "");
+        for (int i = 0; i < r.nold; i++) printf(" %u", (unsigned)r.old_keys[i]);
+        printf(" from %s.", seal_key_path());
+    }
+    printf("\n");
+    return 0;
+}
+
 /* db restore FILE [--force]: replace the database's content with a backup.
  * FILE is copied beside the database first, checked and migrated there (an
  * older backup comes up to this build's schema), then copied into the
@@ -789,6 +828,14 @@ static int cmd_db_restore(cli_ctx *x, int argc, char **argv)
         sd = db_open(tmp, why, sizeof why);
         rc = sd && db_migrate(sd, &applied) == 0 ? SQLITE_OK : SQLITE_ERROR;
         if (rc != SQLITE_OK && sd) snprintf(why, sizeof why, "%s", db_errmsg(sd));
+    }
+    if (rc == SQLITE_OK) {
+        /* The backup's keys (FILE.key, when it has one) join the key file
+         * first, so the values it sealed read once it is in. */
+        step = "keys";
+        char keyfile[4200];
+        snprintf(keyfile, sizeof keyfile, "%s.key", file);
+        rc = seal_import_keys(keyfile, why, sizeof why) < 0 ? SQLITE_ERROR : SQLITE_OK;
     }
     if (rc == SQLITE_OK) {
         step = "restore";
@@ -1001,6 +1048,15 @@ static const cli_cmd commands[] = {
       "disk about the database's size, and holds the write lock until it ends:\n"
       "a running server answers writes 503 with Retry-After meanwhile. Run it\n"
       "at a quiet hour." },
+    { "db rotate-key", cmd_db_rotate_key, 0, "db rotate-key",
+      "re-encrypt every sealed value with a new key, while the server runs",
+      "Encryption at rest (docs/encryption.md): adds a new key to the key file\n"
+      "(FLIGHTDECK_KEY_FILE, default the database path + \".key\"), waits until\n"
+      "running servers seal with it, re-encrypts every value sealed with an older\n"
+      "key (and, with FLIGHTDECK_ENCRYPT_PAYLOADS=1, every clear payload) in short\n"
+      "transactions of 500 rows, rebuilds the search index from what is never\n"
+      "sealed (encryption on), then drops the old key from the file. Interrupted,\n"
+      "it leaves both keys in the file; run it again to finish." },
     { "setup", cmd_setup, 0, "setup",
       "migrate; on first start create the admin user and load demo data",
       "The admin password is printed and written beside the database (mode 0600).\n"
@@ -1240,6 +1296,18 @@ int main(int argc, char **argv)
     } else if (!(cmd->flags & CMD_NODB)) {
         char err[300];
         int applied;
+        /* Encryption at rest (seal.h): as the server, from the same settings;
+         * the key file's default follows --db. */
+        char key_path[4096];
+        const char *kf = config_path(CFG_KEY_FILE);
+        if (seal_key_path_default(*kf ? kf : NULL, db_path, key_path, sizeof key_path)) {
+            fprintf(stderr, "flightdeck: key_file: path too long\n");
+            return EXIT_USAGE;
+        }
+        if (seal_configure((int)config_int(CFG_ENCRYPT_PAYLOADS), key_path, err, sizeof err)) {
+            fprintf(stderr, "flightdeck: encryption at rest: %s\n", err);
+            return 1;
+        }
         x.d = db_open(db_path, err, sizeof err);
         if (!x.d) { fprintf(stderr, "flightdeck: %s\n", err); return 1; }
         if (db_migrate(x.d, &applied)) {

@@ -14,7 +14,8 @@ DB_SQL_ENUM(SESSION_INSERT,
     "actor, project, environment, cluster, deployment, thread_id, parent_session_id, "
     "parent_tool_call_id, prompt, inputs, metadata, user_data, method, url, route, "
     "created_at, updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, "
-    "?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?23)")
+    "?14, ?15, fd_seal(?16, 'sessions.prompt', ?1), fd_seal(?17, 'sessions.inputs', ?1), ?18, "
+    "fd_seal(?19, 'sessions.user_data', ?1), ?20, ?21, ?22, ?23, ?23)")
 /* ?1 id -> status, project, executing_calls */
 DB_SQL_ENUM(SESSION_STATE,
     "SELECT status, project, executing_calls FROM sessions WHERE id = ?1")
@@ -41,10 +42,11 @@ DB_SQL_ENUM(SESSION_ADD_USAGE,
     "THEN models ELSE json_insert(models, '$[#]', ?5) END WHERE id = ?1")
 /* ?1 id ?2 error_message ?3 error_step */
 DB_SQL_ENUM(SESSION_SET_ERROR,
-    "UPDATE sessions SET error_message = ?2, error_step = ?3 WHERE id = ?1")
+    "UPDATE sessions SET error_message = fd_seal(?2, 'sessions.error_message', ?1), error_step = ?3 "
+    "WHERE id = ?1")
 /* ?1 id ?2 final_response */
 DB_SQL_ENUM(SESSION_SET_FINAL,
-    "UPDATE sessions SET final_response = ?2 WHERE id = ?1")
+    "UPDATE sessions SET final_response = fd_seal(?2, 'sessions.final_response', ?1) WHERE id = ?1")
 /* ?1 id */
 DB_SQL_ENUM(SESSION_ADD_RETRY,
     "UPDATE sessions SET retry_count = retry_count + 1 WHERE id = ?1")
@@ -86,7 +88,7 @@ DB_SQL_ENUM(SESSION_CONTROL,
 /* ?1 session ?2 seq ?3 type ?4 client_id ?5 time ?6 actor ?7 tool_call_id ?8 body ?9 now -> id */
 DB_SQL_ENUM(EVENT_INSERT,
     "INSERT INTO events (session_id, seq, type, client_id, time, actor, tool_call_id, body, "
-    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) RETURNING id")
+    "created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, fd_seal(?8, 'events.body', ?1, ?2), ?9) RETURNING id")
 /* ?1 session ?2 client_id -> id, seq (both NULL for a key without an events row) */
 DB_SQL_ENUM(EVENT_BY_CLIENT_ID,
     "SELECT id, seq FROM events WHERE session_id = ?1 AND client_id = ?2 "
@@ -98,13 +100,15 @@ DB_SQL_ENUM(EVENT_KEY_INSERT,
 /* Events in the API shape. ?1 session ?2 after seq ?3 limit ?4 include hidden (0/1) ?5 type or NULL */
 DB_SQL_ENUM(EVENT_LIST_API,
     "SELECT id, seq, type, client_id, " SQL_RFC3339("time") " AS time, actor, tool_call_id, "
-    "body AS data_json, hide_reason FROM events WHERE session_id = ?1 AND seq > ?2 "
+    "fd_open(body, 'events.body', session_id, seq) AS data_json, hide_reason FROM events WHERE session_id = ?1 AND seq > ?2 "
     "AND (?4 OR hide_reason IS NULL) AND (?5 IS NULL OR type = ?5) ORDER BY seq LIMIT ?3")
 /* The activity feed with each tool call's current state. ?1 session ?2 after seq ?3 limit */
 DB_SQL_ENUM(EVENT_LIST_FEED,
-    "SELECT e.id, e.seq, e.type, e.time, e.actor, e.body, e.hide_reason, "
-    "t.id AS tc_id, t.tool, t.kind AS tc_kind, t.arguments, t.result, t.error_category, "
-    "t.error_message, t.state, t.retries, t.started_at AS tc_started, t.ended_at AS tc_ended, "
+    "SELECT e.id, e.seq, e.type, e.time, e.actor, " SEALED_COL_A("e", "body", "events", "e.session_id, e.seq") ", "
+    "e.hide_reason, t.id AS tc_id, t.tool, t.kind AS tc_kind, "
+    SEALED_COL_A("t", "arguments", "tool_calls", "t.session_id, t.id") ", "
+    SEALED_COL_A("t", "result", "tool_calls", "t.session_id, t.id") ", t.error_category, "
+    SEALED_COL_A("t", "error_message", "tool_calls", "t.session_id, t.id") ", t.state, t.retries, t.started_at AS tc_started, t.ended_at AS tc_ended, "
     "t.called_session_id, c.name AS called_name, c.status AS called_status, c.project AS called_project "
     "FROM events e LEFT JOIN tool_calls t ON e.type = 'tool_call' AND t.session_id = e.session_id "
     "AND t.id = e.tool_call_id LEFT JOIN sessions c ON c.id = t.called_session_id "
@@ -115,18 +119,21 @@ DB_SQL_ENUM(EVENT_LIST_FEED,
 /* ?1 session ?2 id ?3 tool ?4 kind ?5 arguments ?6 state ?7 started ?8 called_session ?9 event_id */
 DB_SQL_ENUM(TOOLCALL_INSERT,
     "INSERT INTO tool_calls (session_id, id, tool, kind, arguments, state, started_at, "
-    "called_session_id, event_id) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)")
+    "called_session_id, event_id) VALUES (?1, ?2, ?3, ?4, fd_seal(?5, 'tool_calls.arguments', ?1, ?2), "
+    "?6, ?7, ?8, ?9)")
 /* ?1 session ?2 id -> state */
 DB_SQL_ENUM(TOOLCALL_STATE,
     "SELECT state FROM tool_calls WHERE session_id = ?1 AND id = ?2")
 /* ?1 session ?2 id ?3 state ?4 result ?5 error_category ?6 error_message ?7 retries ?8 ended */
 DB_SQL_ENUM(TOOLCALL_FINISH,
-    "UPDATE tool_calls SET state = ?3, result = ?4, error_category = ?5, error_message = ?6, "
+    "UPDATE tool_calls SET state = ?3, result = fd_seal(?4, 'tool_calls.result', ?1, ?2), "
+    "error_category = ?5, error_message = fd_seal(?6, 'tool_calls.error_message', ?1, ?2), "
     "retries = ?7, ended_at = ?8, result_size = coalesce(length(?4), 0) "
     "WHERE session_id = ?1 AND id = ?2")
 /* Manual tasks waiting for a person, oldest first. ?1 projects JSON or NULL (all) ?2 limit */
 DB_SQL_ENUM(TASK_LIST,
-    "SELECT t.event_id, t.session_id, s.name, s.agent, s.status, t.tool, t.id, t.arguments, "
+    "SELECT t.event_id, t.session_id, s.name, s.agent, s.status, t.tool, t.id, "
+    SEALED_COL_A("t", "arguments", "tool_calls", "t.session_id, t.id") ", "
     "t.started_at FROM tool_calls t JOIN sessions s ON s.id = t.session_id "
     "WHERE t.state = 'waiting_for_human' "
     "AND (?1 IS NULL OR s.project IN (SELECT value FROM json_each(?1))) "
@@ -138,7 +145,9 @@ DB_SQL_ENUM(TASK_GET,
 /* Calls waiting for the client, arguments unmasked: the secrets the runtime
  * marked ({"$secret": v}) come from tool_call_secrets (006). ?1 session */
 DB_SQL_ENUM(CLIENT_CALLS,
-    "SELECT t.id AS tool_call_id, t.tool, coalesce(k.arguments, t.arguments) AS arguments_json, "
+    "SELECT t.id AS tool_call_id, t.tool, "
+    "coalesce(fd_open(k.arguments, 'tool_call_secrets.arguments', k.session_id, k.tool_call_id), "
+    "fd_open(t.arguments, 'tool_calls.arguments', t.session_id, t.id)) AS arguments_json, "
     "t.event_id, " SQL_RFC3339("t.started_at") " AS started_at FROM tool_calls t "
     "LEFT JOIN tool_call_secrets k ON k.session_id = t.session_id AND k.tool_call_id = t.id "
     "WHERE t.session_id = ?1 AND t.state = 'waiting_for_client' ORDER BY t.started_at, t.event_id")
@@ -195,10 +204,12 @@ DB_SQL_ENUM(WEBSESS_DELETE, "DELETE FROM web_sessions WHERE id_hash = ?1")
 DB_SQL_ENUM(WEBSESS_PURGE, "DELETE FROM web_sessions WHERE expires_at <= ?1")
 
 /* ---- audit ---- */
-/* ?1 time ?2 actor ?3 action ?4 session ?5 from ?6 to ?7 detail */
+/* ?1 time ?2 actor ?3 action ?4 session ?5 from ?6 to ?7 detail (sealed:
+ * a failure's detail is the session's error message) */
 DB_SQL_ENUM(AUDIT_INSERT,
-    "INSERT INTO audit (time, actor, action, session_id, from_status, to_status, detail) "
-    "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+    "INSERT INTO audit (id, time, actor, action, session_id, from_status, to_status, detail) "
+    "SELECT n, ?1, ?2, ?3, ?4, ?5, ?6, fd_seal(?7, 'audit.detail', n) "
+    "FROM (SELECT coalesce(max(id), 0) + 1 AS n FROM audit)")
 
 /* ---- schema ---- */
 /* The search queue (migration 007) into the index, once per transaction. */
@@ -216,11 +227,12 @@ DB_SQL_ENUM(SCHEMA_RECORD,
 /* ---- logs and spans ---- */
 /* ?1 session ?2 time ?3 severity ?4 body */
 DB_SQL_ENUM(LOG_INSERT,
-    "INSERT INTO logs (session_id, time, severity, body) VALUES (?1, ?2, ?3, ?4)")
+    "INSERT INTO logs (id, session_id, time, severity, body) SELECT n, ?1, ?2, ?3, "
+    "fd_seal(?4, 'logs.body', n) FROM (SELECT coalesce(max(id), 0) + 1 AS n FROM logs)")
 /* ?1 session ?2 trace ?3 span ?4 parent ?5 name ?6 start_ns ?7 end_ns ?8 status ?9 attributes */
 DB_SQL_ENUM(SPAN_UPSERT,
     "INSERT INTO spans (session_id, trace_id, span_id, parent_span_id, name, start_ns, end_ns, "
-    "status, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+    "status, attributes) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, fd_seal(?9, 'spans.attributes', ?1, ?3)) "
     "ON CONFLICT (session_id, span_id) DO UPDATE SET end_ns = excluded.end_ns, "
     "status = excluded.status, attributes = excluded.attributes")
 
@@ -316,7 +328,8 @@ DB_SQL_ENUM(TOKEN_REVOKE,
 DB_SQL_ENUM(TOKEN_BY_NAME, "SELECT id FROM api_tokens WHERE name = ?1")
 /* Newest first, filterable. ?1 actor ?2 action ?3 session ?4 before id ?5 limit */
 DB_SQL_ENUM(AUDIT_LIST,
-    "SELECT id, time, actor, action, session_id, from_status, to_status, detail FROM audit "
+    "SELECT id, time, actor, action, session_id, from_status, to_status, "
+    SEALED_COL("detail", "audit", "id") " FROM audit "
     "WHERE (?1 IS NULL OR actor = ?1) AND (?2 IS NULL OR action = ?2) "
     "AND (?3 IS NULL OR session_id = ?3) AND (?4 IS NULL OR id < ?4) "
     "ORDER BY id DESC LIMIT ?5")
@@ -349,8 +362,8 @@ DB_SQL_ENUM(SESSION_LAST_UPDATE, "SELECT coalesce(max(updated_at), 0) FROM sessi
 /* ?1 id: SESSION_ROW_COLS, then the detail columns (enum detail_col in h_session.c). */
 DB_SQL_ENUM(SESSION_DETAIL,
     "SELECT " SESSION_ROW_COLS ", thread_id, parent_tool_call_id, actor, cluster, deployment, "
-    "models, services, cpu_time_ns, method, url, route, user_data, updated_at, description, "
-    "retry_count, llm_cost_micros, report, "
+    "models, services, cpu_time_ns, method, url, route, " SEALED_COL("user_data", "sessions", "id") ", "
+    "updated_at, description, retry_count, llm_cost_micros, " SEALED_COL("report", "sessions", "id") ", "
     /* feed entries: events less tool results (merged into their calls) and
      * hidden events, each counted from a small index range */
     "next_seq - 1 - deleted_events - (SELECT count(*) FROM events WHERE session_id = s.id AND type = 'tool_result') "
@@ -383,13 +396,15 @@ DB_SQL_ENUM(SESSION_DETAIL,
     "SELECT e2.seq FROM tool_calls t2 JOIN events e2 ON e2.id = t2.event_id " \
     "WHERE t2.session_id = ?1 AND t2.state = 'failed')"
 #define EVENT_WINDOW_SQL(filter, seq, cmp, dir) \
-    "SELECT e.id, e.seq, e.type, e.time, e.actor, e.body, e.hide_reason, " \
-    "t.id AS tc_id, t.tool, t.kind AS tc_kind, " \
-    "CASE WHEN length(t.arguments) > ?6 THEN NULL ELSE t.arguments END, " \
-    "CASE WHEN t.result_size > ?6 THEN NULL ELSE t.result END, t.error_category, " \
-    "t.error_message, t.state, t.retries, t.started_at AS tc_started, t.ended_at AS tc_ended, " \
+    "SELECT e.id, e.seq, e.type, e.time, e.actor, " SEALED_COL_A("e", "body", "events", "e.session_id, e.seq") ", " \
+    "e.hide_reason, t.id AS tc_id, t.tool, t.kind AS tc_kind, " \
+    "CASE WHEN fd_size(t.arguments) > ?6 THEN NULL " \
+    "ELSE fd_open(t.arguments, 'tool_calls.arguments', t.session_id, t.id) END AS arguments, " \
+    "CASE WHEN t.result_size > ?6 THEN NULL " \
+    "ELSE fd_open(t.result, 'tool_calls.result', t.session_id, t.id) END AS result, t.error_category, " \
+    SEALED_COL_A("t", "error_message", "tool_calls", "t.session_id, t.id") ", t.state, t.retries, t.started_at AS tc_started, t.ended_at AS tc_ended, " \
     "t.called_session_id, c.name AS called_name, c.status AS called_status, c.project AS called_project, " \
-    "length(t.arguments), t.result_size " \
+    "fd_size(t.arguments), t.result_size " \
     "FROM events e LEFT JOIN tool_calls t ON e.type = 'tool_call' AND t.session_id = e.session_id " \
     "AND t.id = e.tool_call_id LEFT JOIN sessions c ON c.id = t.called_session_id " \
     "WHERE e.session_id = ?1 AND " seq " " cmp " ?2 AND (?4 OR e.hide_reason IS NULL) AND e.type <> 'tool_result' " \
@@ -430,18 +445,22 @@ DB_SQL_ENUM(EVENT_NEXT_ERROR,
     "WHERE t.session_id = ?1 AND t.state = 'failed' AND e.seq > ?2 AND (?3 OR e.hide_reason IS NULL))")
 /* Raw payloads for download. ?1 session ?2 tool_call event id */
 DB_SQL_ENUM(TOOLCALL_PAYLOAD,
-    "SELECT t.arguments, t.result, t.tool FROM tool_calls t JOIN events e ON e.id = t.event_id "
+    "SELECT " SEALED_COL_A("t", "arguments", "tool_calls", "t.session_id, t.id") ", "
+    SEALED_COL_A("t", "result", "tool_calls", "t.session_id, t.id") ", t.tool "
+    "FROM tool_calls t JOIN events e ON e.id = t.event_id "
     "WHERE t.session_id = ?1 AND e.id = ?2")
 /* Tokens and cost per model from usage events. ?1 session */
 DB_SQL_ENUM(USAGE_BY_MODEL,
-    "SELECT coalesce(json_extract(body, '$.model'), ''), count(*), "
-    "sum(coalesce(json_extract(body, '$.prompt_tokens'), 0)), "
-    "sum(coalesce(json_extract(body, '$.completion_tokens'), 0)), "
-    "sum(coalesce(json_extract(body, '$.cost'), 0)) "
-    "FROM events WHERE session_id = ?1 AND type = 'usage' GROUP BY 1 ORDER BY 5 DESC LIMIT 100")
+    "SELECT coalesce(json_extract(b, '$.model'), ''), count(*), "
+    "sum(coalesce(json_extract(b, '$.prompt_tokens'), 0)), "
+    "sum(coalesce(json_extract(b, '$.completion_tokens'), 0)), "
+    "sum(coalesce(json_extract(b, '$.cost'), 0)) "
+    "FROM (SELECT fd_open(body, 'events.body', session_id, seq) AS b FROM events WHERE session_id = ?1 AND type = 'usage') "
+    "GROUP BY 1 ORDER BY 5 DESC LIMIT 100")
 /* Spans by start. ?1 session ?2 limit */
 DB_SQL_ENUM(SPAN_LIST,
-    "SELECT span_id, parent_span_id, trace_id, name, start_ns, end_ns, status, attributes, raw "
+    "SELECT span_id, parent_span_id, trace_id, name, start_ns, end_ns, status, "
+    SEALED_COL("attributes", "spans", "session_id, span_id") ", " SEALED_COL("raw", "spans", "session_id, span_id") " "
     "FROM spans WHERE session_id = ?1 ORDER BY start_ns, id LIMIT ?2")
 /* Tool calls by start (the waterfall when no spans were sent). ?1 session ?2 limit */
 DB_SQL_ENUM(TOOLCALL_TIMELINE,
@@ -450,7 +469,7 @@ DB_SQL_ENUM(TOOLCALL_TIMELINE,
 /* Log lines at or above a severity, oldest first. ?1 session ?2 min rank
  * (0 debug, 1 info, 2 warn, 3 error) ?3 after id ?4 limit */
 DB_SQL_ENUM(LOG_WINDOW,
-    "SELECT id, time, severity, body FROM logs WHERE session_id = ?1 AND id > ?3 "
+    "SELECT id, time, severity, " SEALED_COL("body", "logs", "id") " FROM logs WHERE session_id = ?1 AND id > ?3 "
     "AND (CASE severity WHEN 'debug' THEN 0 WHEN 'info' THEN 1 WHEN 'warn' THEN 2 "
     "WHEN 'warning' THEN 2 WHEN 'error' THEN 3 ELSE 3 END) >= ?2 ORDER BY id LIMIT ?4")
 /* ?1 session */
@@ -458,7 +477,7 @@ DB_SQL_ENUM(ARTIFACT_LIST_PAGE,
     "SELECT id, name, media_type, size, origin, created_at FROM artifacts WHERE session_id = ?1 "
     "ORDER BY created_at DESC, id DESC LIMIT 500")
 DB_SQL_ENUM(EVAL_LIST_PAGE,
-    "SELECT eval_id, state, result, created_at FROM eval_runs WHERE session_id = ?1 "
+    "SELECT eval_id, state, " SEALED_COL("result", "eval_runs", "id") ", created_at FROM eval_runs WHERE session_id = ?1 "
     "ORDER BY created_at, id LIMIT 500")
 /* Every session this one called, directly or not (depth <= 10), in tree
  * order. ?1 session -> id, name, agent, status, project, depth, cost, tokens */
@@ -516,11 +535,11 @@ DB_SQL_ENUM(SESSION_ADD_CALLED_AGENT,
     "AND NOT EXISTS (SELECT 1 FROM json_each(sessions.agent_ids) WHERE value = c.agent))")
 /* include=user_data. ?1 id */
 DB_SQL_ENUM(SESSION_USER_DATA,
-    "SELECT user_data AS user_data_json FROM sessions WHERE id = ?1")
+    "SELECT fd_open(user_data, 'sessions.user_data', id) AS user_data_json FROM sessions WHERE id = ?1")
 /* One event in the API shape (hidden or not). ?1 session ?2 event id */
 DB_SQL_ENUM(EVENT_GET_API,
     "SELECT id, seq, type, client_id, " SQL_RFC3339("time") " AS time, actor, tool_call_id, "
-    "body AS data_json, hide_reason FROM events WHERE session_id = ?1 AND id = ?2")
+    "fd_open(body, 'events.body', session_id, seq) AS data_json, hide_reason FROM events WHERE session_id = ?1 AND id = ?2")
 /* What deleting an event needs to know. ?1 session ?2 event id -> type,
  * tool_call_id, the call's state (NULL: no call), hide_reason */
 DB_SQL_ENUM(EVENT_META,
@@ -531,12 +550,12 @@ DB_SQL_ENUM(EVENT_META,
  * (search_events goes with it by trigger events_search_delete) */
 DB_SQL_ENUM(EVENT_DELETE,
     "DELETE FROM events WHERE session_id = ?1 AND id = ?2 RETURNING client_id, "
-    "(type = 'error' OR (type = 'tool_result' AND json_type(body, '$.error') = 'object'))")
+    "(type = 'error' OR (type = 'tool_result' AND json_type(fd_open(body, 'events.body', session_id, seq), '$.error') = 'object'))")
 /* The results of a tool call whose call is deleted. ?1 session ?2 tool_call_id
  * -> client_id, error flag (as EVENT_DELETE) */
 DB_SQL_ENUM(EVENT_DELETE_RESULTS,
     "DELETE FROM events WHERE session_id = ?1 AND tool_call_id = ?2 AND type = 'tool_result' "
-    "RETURNING client_id, json_type(body, '$.error') = 'object'")
+    "RETURNING client_id, json_type(fd_open(body, 'events.body', session_id, seq), '$.error') = 'object'")
 /* Idempotency keys of event ?2 and, when ?3 names a tool call, of its results.
  * ?1 session ?2 event id ?3 tool_call_id or NULL */
 DB_SQL_ENUM(EVENT_KEY_DELETE,
@@ -559,10 +578,12 @@ DB_SQL_ENUM(EVENT_SET_HIDDEN,
     "UPDATE events SET hide_reason = ?3 WHERE session_id = ?1 AND id = ?2")
 /* ?1 session ?2 time ?3 severity ?4 body -> id */
 DB_SQL_ENUM(LOG_INSERT_ID,
-    "INSERT INTO logs (session_id, time, severity, body) VALUES (?1, ?2, ?3, ?4) RETURNING id")
+    "INSERT INTO logs (id, session_id, time, severity, body) SELECT n, ?1, ?2, ?3, "
+    "fd_seal(?4, 'logs.body', n) FROM (SELECT coalesce(max(id), 0) + 1 AS n FROM logs) RETURNING id")
 /* Unmasked arguments of a tool call that held secrets. ?1 session ?2 tool_call_id ?3 JSON */
 DB_SQL_ENUM(TOOLCALL_SECRET_INSERT,
-    "INSERT INTO tool_call_secrets (session_id, tool_call_id, arguments) VALUES (?1, ?2, ?3)")
+    "INSERT INTO tool_call_secrets (session_id, tool_call_id, arguments) "
+    "VALUES (?1, ?2, fd_seal(?3, 'tool_call_secrets.arguments', ?1, ?2))")
 
 /* ---- OpenTelemetry (otlp.c, migration 009) ---- */
 /* A span as received; nothing when the session has it already (a retried
@@ -570,7 +591,8 @@ DB_SQL_ENUM(TOOLCALL_SECRET_INSERT,
  * ?8 status ?9 attributes ?10 raw -> id */
 DB_SQL_ENUM(OTLP_SPAN_INSERT,
     "INSERT INTO spans (session_id, trace_id, span_id, parent_span_id, name, start_ns, end_ns, "
-    "status, attributes, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+    "status, attributes, raw) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, "
+    "fd_seal(?9, 'spans.attributes', ?1, ?3), fd_seal(?10, 'spans.raw', ?1, ?3)) "
     "ON CONFLICT (session_id, span_id) DO NOTHING RETURNING id")
 /* The session a stored span went to. ?1 trace ?2 span -> session_id */
 DB_SQL_ENUM(OTLP_SPAN_SESSION,
@@ -579,7 +601,8 @@ DB_SQL_ENUM(OTLP_SPAN_SESSION,
  * by attribute or, from older instrumentations, by name). ?1 trace ?2 span
  * -> parent_span_id, is_agent */
 DB_SQL_ENUM(OTLP_SPAN_PARENT,
-    "SELECT parent_span_id, coalesce(json_extract(attributes, '$.\"gen_ai.operation.name\"') = "
+    "SELECT parent_span_id, coalesce(json_extract(fd_open(attributes, 'spans.attributes', session_id, span_id), "
+    "'$.\"gen_ai.operation.name\"') = "
     "'invoke_agent', name = 'invoke_agent' OR name LIKE 'invoke\\_agent %' ESCAPE '\\') "
     "FROM spans WHERE trace_id = ?1 AND span_id = ?2 LIMIT 1")
 /* ?1 trace -> session_id */
@@ -601,7 +624,7 @@ DB_SQL_ENUM(OTLP_SESSION_AGENT,
     "description = CASE WHEN description = '' THEN ?3 ELSE description END WHERE id = ?1")
 /* ?1 id ?2 prompt (system instructions) */
 DB_SQL_ENUM(OTLP_SESSION_PROMPT,
-    "UPDATE sessions SET prompt = ?2 WHERE id = ?1 AND prompt = ''")
+    "UPDATE sessions SET prompt = fd_seal(?2, 'sessions.prompt', ?1) WHERE id = ?1 AND prompt = ''")
 /* The session started when its earliest span did. ?1 id ?2 ms */
 DB_SQL_ENUM(OTLP_SESSION_STARTED,
     "UPDATE sessions SET started_at = min(coalesce(started_at, ?2), ?2) WHERE id = ?1")
@@ -612,7 +635,7 @@ DB_SQL_ENUM(OTLP_SESSION_ENDED,
 /* The latest event of a type, to skip a message repeated by the next span
  * (each chat span carries the conversation so far). ?1 session ?2 type -> body */
 DB_SQL_ENUM(OTLP_LAST_BODY,
-    "SELECT body FROM events WHERE session_id = ?1 AND type = ?2 ORDER BY seq DESC LIMIT 1")
+    "SELECT fd_open(body, 'events.body', session_id, seq) FROM events WHERE session_id = ?1 AND type = ?2 ORDER BY seq DESC LIMIT 1")
 
 /* ---- metrics (metrics.c) ---- */
 /* -> status, count (walks sessions_by_status) */
@@ -659,3 +682,72 @@ DB_SQL_ENUM(RETENTION_RULE_DELETE,
 DB_SQL_ENUM(RETENTION_CAP,
     "SELECT r.max_payload_bytes FROM sessions s JOIN retention_rules r ON r.project = s.project "
     "WHERE s.id = ?1 AND r.max_payload_bytes IS NOT NULL")
+
+/* ---- encryption at rest: `db rotate-key` (seal_db.c) ----
+ * For each table with sealed columns: the end of the next batch of rows
+ * after rowid ?1 (?2 rows), the rewrite of the stale values of rows in
+ * (?1, ?2] under the current key (fd_stale, fd_reseal: seal.h), and how
+ * many rows still hold a stale value. Places and row keys as the writes
+ * above use them. */
+#define REKEY_SET(col, table, keys) \
+    col " = CASE WHEN fd_stale(" col ") THEN fd_reseal(" col ", '" table "." col "', " keys ") ELSE " col " END"
+#define REKEY_STATEMENTS(NAME, table, sets, stale) \
+    DB_SQL_ENUM(REKEY_##NAME##_END, \
+        "SELECT max(r) FROM (SELECT rowid AS r FROM " table " WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)") \
+    DB_SQL_ENUM(REKEY_##NAME, \
+        "UPDATE " table " SET " sets " WHERE rowid > ?1 AND rowid <= ?2 AND (" stale ")") \
+    DB_SQL_ENUM(REKEY_##NAME##_LEFT, "SELECT count(*) FROM " table " WHERE " stale)
+REKEY_STATEMENTS(SESSIONS, "sessions",
+    REKEY_SET("prompt", "sessions", "id") ", " REKEY_SET("inputs", "sessions", "id") ", "
+    REKEY_SET("user_data", "sessions", "id") ", " REKEY_SET("final_response", "sessions", "id") ", "
+    REKEY_SET("error_message", "sessions", "id") ", " REKEY_SET("report", "sessions", "id"),
+    "fd_stale(prompt) OR fd_stale(inputs) OR fd_stale(user_data) OR fd_stale(final_response) "
+    "OR fd_stale(error_message) OR fd_stale(report)")
+REKEY_STATEMENTS(EVENTS, "events", REKEY_SET("body", "events", "session_id, seq"), "fd_stale(body)")
+REKEY_STATEMENTS(TOOLCALLS, "tool_calls",
+    REKEY_SET("arguments", "tool_calls", "session_id, id") ", "
+    REKEY_SET("result", "tool_calls", "session_id, id") ", "
+    REKEY_SET("error_message", "tool_calls", "session_id, id"),
+    "fd_stale(arguments) OR fd_stale(result) OR fd_stale(error_message)")
+REKEY_STATEMENTS(ARTIFACTS, "artifacts", REKEY_SET("content", "artifacts", "session_id, id"), "fd_stale(content)")
+REKEY_STATEMENTS(SPANS, "spans",
+    REKEY_SET("attributes", "spans", "session_id, span_id") ", " REKEY_SET("raw", "spans", "session_id, span_id"),
+    "fd_stale(attributes) OR fd_stale(raw)")
+REKEY_STATEMENTS(LOGS, "logs", REKEY_SET("body", "logs", "id"), "fd_stale(body)")
+REKEY_STATEMENTS(EVALS, "eval_runs", REKEY_SET("result", "eval_runs", "id"), "fd_stale(result)")
+REKEY_STATEMENTS(AUDIT, "audit", REKEY_SET("detail", "audit", "id"), "fd_stale(detail)")
+/* tool_call_secrets has no rowid, and few rows: ?1 rows at a time. */
+DB_SQL_ENUM(REKEY_SECRETS,
+    "UPDATE tool_call_secrets SET " REKEY_SET("arguments", "tool_call_secrets", "session_id, tool_call_id")
+    " WHERE (session_id, tool_call_id) IN (SELECT session_id, tool_call_id FROM tool_call_secrets "
+    "WHERE fd_stale(arguments) LIMIT ?1)")
+DB_SQL_ENUM(REKEY_SECRETS_LEFT, "SELECT count(*) FROM tool_call_secrets WHERE fd_stale(arguments)")
+/* While encryption is on, the text search holds only what is never sealed
+ * (migration 011); rotation rebuilds it, a rowid range (?1, ?2] per
+ * transaction, so text indexed before encryption was switched on leaves the
+ * index (optimize then merges the segments that still held it;
+ * secure_delete zeroes the pages they leave). Events whose text is still
+ * queued (search_pending) are left to the queue, which indexes them with
+ * the same rule. */
+DB_SQL_ENUM(SEARCH_SESSIONS_CLEAR_ONLY,
+    "UPDATE search_sessions SET body = (SELECT s.name || ' ' || s.agent FROM sessions s "
+    "WHERE s.search_rowid = search_sessions.rowid) WHERE rowid > ?1 AND rowid <= ?2")
+DB_SQL_ENUM(SEARCH_SESSIONS_BATCH_END,
+    "SELECT max(r) FROM (SELECT rowid AS r FROM search_sessions WHERE rowid > ?1 ORDER BY rowid LIMIT ?2)")
+DB_SQL_ENUM(SEARCH_EVENTS_DROP, "DELETE FROM search_events WHERE rowid > ?1 AND rowid <= ?2")
+DB_SQL_ENUM(SEARCH_EVENTS_CLEAR_ONLY,
+    "INSERT INTO search_events (rowid, sid, body) SELECT id, session_id, t FROM ("
+    "SELECT id, session_id, CASE type WHEN 'tool_call' THEN json_extract(b, '$.tool') "
+    "ELSE json_extract(b, '$.error.category') END AS t FROM (SELECT id, session_id, type, "
+    "fd_open(body, 'events.body', session_id, seq) AS b FROM events WHERE id > ?1 AND id <= ?2 "
+    "AND type IN ('tool_call', 'tool_result') AND id NOT IN (SELECT id FROM search_pending))) "
+    "WHERE typeof(t) = 'text' AND t <> ''")
+/* The end of the next batch over events and the index's own rows (rows of
+ * events deleted long ago included). ?1 after ?2 rows */
+DB_SQL_ENUM(SEARCH_EVENTS_BATCH_END,
+    "SELECT max(r) FROM (SELECT id AS r FROM events WHERE id > ?1 ORDER BY id LIMIT ?2)")
+DB_SQL_ENUM(SEARCH_EVENTS_MAX_ROWID, "SELECT max(rowid) FROM search_events")
+DB_SQL_ENUM(SEARCH_OPTIMIZE,
+    "INSERT INTO search_events (search_events) VALUES ('optimize')")
+DB_SQL_ENUM(SEARCH_SESSIONS_OPTIMIZE,
+    "INSERT INTO search_sessions (search_sessions) VALUES ('optimize')")

@@ -21,6 +21,7 @@
 #include "config.h"
 #include "db.h"
 #include "otlp.h"
+#include "seal.h"
 
 typedef enum verdict { V_OK, V_WARN, V_FAIL } verdict;
 
@@ -162,8 +163,14 @@ static verdict check_key(doctor *dr)
         return say(dr, V_FAIL, "%s belongs to uid %u, not to this user (%u)", path, (unsigned)sb.st_uid,
                    (unsigned)geteuid());
     if (access(path, R_OK) != 0) return say(dr, V_FAIL, "%s is not readable by this user", path);
-    return say(dr, V_OK, "encryption %s; key file %s, mode 0600%s", on ? "on" : "off", path,
-               on ? "" : " (kept: values sealed earlier stay readable)");
+    seal_keyring *k = NULL;
+    char err[300] = "it vanished";
+    if (seal_keyring_load(path, &k, err, sizeof err)) return say(dr, V_FAIL, "%s: %s", path, err);
+    int n = seal_keyring_count(k);
+    seal_keyring_free(k);
+    return say(dr, V_OK, "encryption %s; key file %s, mode 0600, %d key%s%s", on ? "on" : "off", path, n,
+               n == 1 ? "" : "s (a rotation is unfinished: run db rotate-key)",
+               on ? "" : "; kept: values sealed earlier stay readable");
 }
 
 static verdict check_files(doctor *dr)

@@ -12,6 +12,7 @@
 #include "ingest.h"
 #include "lifecycle.h"
 #include "notify.h"
+#include "seal.h"
 #include "sessq.h"
 
 #define PAGE_DEFAULT  50
@@ -585,7 +586,13 @@ hres h_page_sessions(ctx *c)
         cJSON_AddStringToObject(o, "value", arena_printf(c->a, "%s=%s", q.meta[i].key, q.meta[i].value));
         cJSON_AddItemToArray(mr, o);
     }
-    if (q.q)
+    /* Encryption at rest: payloads are sealed, so search covers only what
+     * is not (migration 011); the box says so whenever it is on. */
+    if (seal_enabled()) {
+        cJSON_AddBoolToObject(v, "search_sealed", 1);
+        cJSON_AddStringToObject(v, "search_hint", "Search covers names, agents, tools and error categories "
+                                                  "(or a session id): payloads are encrypted.");
+    } else if (q.q)
         cJSON_AddStringToObject(v, "search_hint", "Matches whole words and word beginnings in names, "
                                                   "prompts, messages, tool names and errors, or a session id.");
 

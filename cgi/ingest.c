@@ -9,10 +9,12 @@
 #include <string.h>
 
 #include "auth.h"
+#include "bg.h"
 #include "db.h"
 #include "fmt.h"
 #include "lifecycle.h"
 #include "retention.h"
+#include "seal.h"
 #include "utf8.h"
 
 /* ---------------------------------------------------------------- fields */
@@ -1386,6 +1388,7 @@ int ingest_event_delete(db *d, const char *sid, int64_t eid, const char *actor, 
     char detail[64];
     snprintf(detail, sizeof detail, "event %lld (%s)", (long long)eid, type);
     if (audit(d, now, actor, "delete_event", sid, detail) || db_commit(d)) goto dberr;
+    if (seal_enabled()) bg_wal_scrub(); /* its old page images leave the WAL too */
     return 0;
 dberr:
     fail(err, 500, "internal", NULL, "database error: %s", db_errmsg(d));

@@ -5,7 +5,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bg.h"
 #include "db.h"
+#include "seal.h"
 
 static const char *const action_names[LC__COUNT] = {
     [LC_START] = "start", [LC_PAUSE] = "pause", [LC_RESUME] = "resume",
@@ -245,6 +247,7 @@ lc_result lifecycle_delete(db *d, const char *id, const char *actor, char *from)
     sqlite3_bind_null(st, 6);
     sqlite3_bind_text(st, 7, "", -1, SQLITE_STATIC);
     if (db_exec(st) || db_commit(d)) goto dberr;
+    if (seal_enabled()) bg_wal_scrub(); /* its old page images leave the WAL too */
     return LC_OK;
 dberr:
     db_rollback(d);

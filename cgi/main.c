@@ -26,6 +26,7 @@
 #include "ingest.h"
 #include "notify.h"
 #include "pcache.h"
+#include "seal.h"
 #include "utf8.h"
 #include "otlp.h"
 #include "wgroup.h"
@@ -428,6 +429,20 @@ int main(void)
         return 1;
     }
     if (auth_init()) { fprintf(stderr, "flightdeck: libsodium failed to start\n"); return 1; }
+    /* Encryption at rest (seal.h, docs/encryption.md): configured here and
+     * nowhere else, before any connection is opened. */
+    {
+        char key_path[4096];
+        const char *kf = config_path(CFG_KEY_FILE);
+        if (seal_key_path_default(*kf ? kf : NULL, ap.db_path, key_path, sizeof key_path)) {
+            fprintf(stderr, "flightdeck: key_file: path too long\n");
+            return 1;
+        }
+        if (seal_configure((int)config_int(CFG_ENCRYPT_PAYLOADS), key_path, err, sizeof err)) {
+            fprintf(stderr, "flightdeck: encryption at rest: %s\n", err);
+            return 1;
+        }
+    }
     /* Model prices for the cost of OpenTelemetry model calls (otlp.h). */
     const char *prices = config_path(CFG_PRICES);
     if (otlp_prices_load(prices, err, sizeof err)) {

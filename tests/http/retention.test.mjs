@@ -5,6 +5,7 @@
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
 import { startServer } from '../lib/server.mjs';
 import { createSession, append, sql, q, sleep } from '../lib/fixtures.mjs';
 
@@ -198,6 +199,33 @@ describe('the retention sweep', () => {
     assert.ok(n > 0, 'requests were answered during the sweep');
     assert.equal(sql(srv, `SELECT count(*) AS n FROM events WHERE session_id = ${q(live.id)} AND type = 'thought'`)[0].n, n);
     assert.equal(sql(srv, 'PRAGMA integrity_check')[0].integrity_check, 'ok');
+  });
+});
+
+describe('the sweep with encryption at rest', () => {
+  let srv, runtime;
+  before(async () => {
+    srv = await startServer({ env: { FLIGHTDECK_ENCRYPT_PAYLOADS: '1', FLIGHTDECK_RETENTION_DAYS: '2', FLIGHTDECK_SWEEP_SECONDS: '1' } });
+    runtime = await srv.token('runtime');
+  });
+  after(async () => { await srv.stop(); });
+
+  it('leaves nothing of a swept session in the database file or its WAL', async () => {
+    // environment is kept clear (it is filtered on) and not indexed for search:
+    // only secure_delete and the WAL scrub can take it off the disk.
+    const marker = `ENVMARK${process.pid}Q`;
+    const holds = () => [srv.dbPath, `${srv.dbPath}-wal`].filter((f) => fs.existsSync(f) && fs.readFileSync(f).includes(Buffer.from(marker)));
+    const ids = [];
+    for (let i = 0; i < 3; i++) {
+      const s = await createSession(srv, runtime, { agent: 'sealed-sweep', env: marker });
+      await append(srv, runtime, s.id, { events: [{ type: 'thought', content: 'secret thought' }, { type: 'status', status: 'completed' }] });
+      ids.push(s.id);
+    }
+    assert.ok(holds().length > 0, 'the marker is on disk while the sessions exist');
+    const t = Date.now() - 5 * DAY;
+    write(srv, `UPDATE sessions SET created_at = ${t}, started_at = ${t}, ended_at = ${t} WHERE id IN (${ids.map(q).join(',')})`);
+    assert.ok(await until(() => sessionsLeft(srv, ids) === 0), 'swept');
+    assert.ok(await until(() => holds().length === 0), `no trace left on disk: ${holds().join(', ')}`);
   });
 });
 

@@ -260,13 +260,23 @@ describe('flightdeck doctor', () => {
     assert.equal(r.status, 1);
     assert.match(line(r.stdout, 'payload key'), /^FAIL .*missing/);
     const key = path.join(dir, 'fd.db.key');
-    fs.writeFileSync(key, 'x'.repeat(64), { mode: 0o644 });
+    // The CLI makes the key file (0600) when encryption is on and there is none.
+    execFileSync(CLI, ['retention', 'list'], { env: { PATH: process.env.PATH, FD_ROOT: ROOT, FLIGHTDECK_DB: db, FLIGHTDECK_ENCRYPT_PAYLOADS: '1' } });
+    r = doctor({ FLIGHTDECK_ENCRYPT_PAYLOADS: '1' });
+    assert.match(line(r.stdout, 'payload key'), /^ok .*mode 0600, 1 key$/);
     fs.chmodSync(key, 0o644);
     r = doctor({ FLIGHTDECK_ENCRYPT_PAYLOADS: '1' });
+    assert.equal(r.status, 1);
     assert.match(line(r.stdout, 'payload key'), /^FAIL .*mode 0644: it must be 0600/);
     fs.chmodSync(key, 0o600);
+    const good = fs.readFileSync(key);
+    fs.writeFileSync(key, 'not a key\n');
     r = doctor({ FLIGHTDECK_ENCRYPT_PAYLOADS: '1' });
-    assert.match(line(r.stdout, 'payload key'), /^ok .*mode 0600/);
+    assert.equal(r.status, 1);
+    assert.match(line(r.stdout, 'payload key'), /^FAIL .*fd\.db\.key: /);
+    fs.writeFileSync(key, good);
+    r = doctor();
+    assert.match(line(r.stdout, 'payload key'), /^ok .*encryption off; .*values sealed earlier stay readable/);
     fs.rmSync(key);
     // Listening beyond loopback is a warning; an address lighttpd cannot
     // use fails its own config test, and doctor says what lighttpd said.
