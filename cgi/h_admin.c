@@ -8,9 +8,11 @@
 #include <string.h>
 
 #include "account.h"
+#include "config.h"
 #include "db.h"
 #include "fmt.h"
 #include "handlers.h"
+#include "retention.h"
 
 #define AUDIT_PAGE 100
 
@@ -323,4 +325,92 @@ hres h_admin_audit(ctx *c)
 fail:
     cJSON_Delete(v);
     return HR_ERROR;
+}
+
+/* ------------------------------------------------------------ retention */
+
+/* "N days" / "forever" into out. */
+static void days_text(const cJSON *v, char *out, size_t n)
+{
+    if (cJSON_IsNumber(v)) snprintf(out, n, "%lld day%s", (long long)v->valuedouble, v->valuedouble == 1 ? "" : "s");
+    else snprintf(out, n, "forever");
+}
+
+hres h_admin_retention(ctx *c)
+{
+    char t[64];
+    cJSON *v = admin_view("Retention · Admin · Flightdeck", "admin_tab_retention", NULL);
+    long long dflt = config_int(CFG_RETENTION_DAYS);
+    if (dflt > 0) snprintf(t, sizeof t, "%lld day%s", dflt, dflt == 1 ? "" : "s");
+    else snprintf(t, sizeof t, "kept forever");
+    cJSON_AddStringToObject(v, "default_text", t);
+    long long every = config_int(CFG_SWEEP_SECONDS);
+    if (every % 60 == 0) snprintf(t, sizeof t, "%lld minute%s", every / 60, every == 60 ? "" : "s");
+    else snprintf(t, sizeof t, "%lld second%s", every, every == 1 ? "" : "s");
+    cJSON_AddStringToObject(v, "sweep_text", t);
+    cJSON *rules = retention_rules_json(c->db);
+    if (!rules) {
+        cJSON_Delete(v);
+        return HR_ERROR;
+    }
+    cJSON *out = cJSON_AddArrayToObject(v, "rules");
+    for (const cJSON *r = rules->child; r; r = r->next) {
+        const char *project = cJSON_GetObjectItem(r, "project")->valuestring;
+        const cJSON *cap = cJSON_GetObjectItem(r, "max_payload_bytes");
+        cJSON *o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "project", project);
+        days_text(cJSON_GetObjectItem(r, "keep_days"), t, sizeof t);
+        cJSON_AddStringToObject(o, "keep_text", t);
+        if (cJSON_IsNumber(cap)) snprintf(t, sizeof t, "up to %lld bytes", (long long)cap->valuedouble);
+        else snprintf(t, sizeof t, "whole");
+        cJSON_AddStringToObject(o, "cap_text", t);
+        cJSON_AddStringToObject(o, "updated_by", cJSON_GetObjectItem(r, "updated_by")->valuestring);
+        fmt_abs((int64_t)cJSON_GetObjectItem(r, "updated_at")->valuedouble, t, sizeof t);
+        cJSON_AddStringToObject(o, "updated_abs", t);
+        buf u;
+        buf_init(&u);
+        buf_puts(&u, "/admin/retention/");
+        buf_add_urlenc(&u, project, strlen(project));
+        buf_puts(&u, "/clear");
+        if (!u.err) cJSON_AddStringToObject(o, "clear_url", buf_str(&u));
+        buf_fini(&u);
+        cJSON_AddItemToArray(out, o);
+    }
+    cJSON_Delete(rules);
+    return ctx_render(c, 200, "admin_retention", v);
+}
+
+/* A form field that is empty (-> 0) or a whole number in [lo, hi]; -1 else. */
+static long long whole_field(ctx *c, const char *key, long long lo, long long hi)
+{
+    const char *v = form(c, key);
+    if (!v) return 0;
+    char *end;
+    long long n = strtoll(v, &end, 10);
+    return *end || n < lo || n > hi ? -1 : n;
+}
+
+hres h_admin_retention_set(ctx *c)
+{
+    const char *project = form(c, "project");
+    long long days = whole_field(c, "keep_days", 1, RETENTION_MAX_DAYS);
+    long long cap = whole_field(c, "max_payload_bytes", RETENTION_MIN_CAP, RETENTION_MAX_CAP);
+    if (days < 0)
+        return ctx_redirect_flash(c, "/admin/retention", "error", "Keep must be 1 to 36500 days, or empty for forever.");
+    if (cap < 0)
+        return ctx_redirect_flash(c, "/admin/retention", "error",
+                                  "The largest stored event must be at least 1024 bytes, or empty for no cap.");
+    char err[200];
+    int rc = retention_set(c->db, project ? project : "", (int)days, cap, auth_actor(c->a, &c->who), err, sizeof err);
+    if (rc < 0) return HR_ERROR;
+    if (rc) return ctx_redirect_flash(c, "/admin/retention", "error", err);
+    return ctx_redirect_flash(c, "/admin/retention", "ok", "Rule saved; the next sweep applies it.");
+}
+
+hres h_admin_retention_clear(ctx *c)
+{
+    int rc = retention_clear(c->db, ctx_param(c, 0), auth_actor(c->a, &c->who));
+    if (rc < 0) return HR_ERROR;
+    if (rc == 0) return ctx_redirect_flash(c, "/admin/retention", "error", "That project has no rule.");
+    return ctx_redirect_flash(c, "/admin/retention", "ok", "Rule removed; the project follows the default.");
 }

@@ -131,6 +131,9 @@ hres h_admin_tokens(ctx *c);
 hres h_admin_token_create(ctx *c);
 hres h_admin_token_revoke(ctx *c);
 hres h_admin_audit(ctx *c);
+hres h_admin_retention(ctx *c);
+hres h_admin_retention_set(ctx *c);
+hres h_admin_retention_clear(ctx *c);
 
 /* h_pages.c: quick-action forms (POST /sessions/{id}/pause ...) and bulk */
 hres h_page_action(ctx *c);

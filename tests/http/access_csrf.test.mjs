@@ -117,6 +117,12 @@ describe('CSRF on every form', () => {
       return { id: sql(srv, `SELECT id FROM grants WHERE project = ${q(project)}`)[0].id, form: {} };
     },
     '/admin/tokens': async () => ({ form: { name: `csrf-token-${++seq}`, role: 'viewer', project: 'alpha' } }),
+    '/admin/retention': async () => ({ form: { project: `csrf-rule-${++seq}`, keep_days: '10' } }),
+    '/admin/retention/{project}/clear': async () => {
+      const project = `csrf-clear-${++seq}`;
+      await adminPost('/admin/retention', { project, keep_days: '5' });
+      return { path: `/admin/retention/${project}/clear`, form: {} };
+    },
     '/admin/tokens/{id}/revoke': async () => {
       const name = `csrf-revoke-${++seq}`;
       await srv.token('viewer', { name });

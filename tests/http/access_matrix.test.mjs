@@ -636,6 +636,62 @@ describe('access matrix: every route x principal x project', () => {
         assert.notEqual(sql(srv, `SELECT revoked_at FROM api_tokens WHERE id = ${c.id}`)[0].revoked_at, null);
       },
     },
+    'GET /admin/retention': { scope: 'none', allowed: (res) => adminPage(res, 'admin_retention') },
+    'POST /admin/retention': {
+      scope: 'none',
+      setup: () => ({ project: `rp${++seq}` }),
+      request: (c) => ({ path: '/admin/retention', form: { project: c.project, keep_days: '30' } }),
+      snap: (c) => sql(srv, `SELECT count(*) AS n FROM retention_rules WHERE project = ${q(c.project)}`)[0].n,
+      allowed: (res, c) => {
+        flashOk(res);
+        assert.equal(sql(srv, `SELECT keep_days FROM retention_rules WHERE project = ${q(c.project)}`)[0].keep_days, 30);
+      },
+    },
+    'POST /admin/retention/{project}/clear': {
+      scope: 'none',
+      setup: async () => {
+        const project = `rc${++seq}`;
+        await srv.cli(['retention', 'set', project, '--days', '3']);
+        return { project };
+      },
+      request: (c) => ({ path: `/admin/retention/${c.project}/clear`, form: {} }),
+      snap: (c) => sql(srv, `SELECT count(*) AS n FROM retention_rules WHERE project = ${q(c.project)}`)[0].n,
+      allowed: (res, c) => {
+        flashOk(res);
+        assert.equal(sql(srv, `SELECT count(*) AS n FROM retention_rules WHERE project = ${q(c.project)}`)[0].n, 0);
+      },
+    },
+    'GET /api/v1/retention': {
+      scope: 'none',
+      allowed: (res) => {
+        assert.equal(res.status, 200);
+        assert.ok(Array.isArray(JSON.parse(res.text).rules));
+      },
+    },
+    'PUT /api/v1/retention/{project}': {
+      scope: 'none',
+      setup: () => ({ project: `ra${++seq}` }),
+      request: (c) => ({ path: `/api/v1/retention/${c.project}`, json: { keep_days: 7 } }),
+      snap: (c) => sql(srv, `SELECT count(*) AS n FROM retention_rules WHERE project = ${q(c.project)}`)[0].n,
+      allowed: (res, c) => {
+        assert.equal(res.status, 200);
+        assert.equal(sql(srv, `SELECT keep_days FROM retention_rules WHERE project = ${q(c.project)}`)[0].keep_days, 7);
+      },
+    },
+    'DELETE /api/v1/retention/{project}': {
+      scope: 'none',
+      setup: async () => {
+        const project = `rd${++seq}`;
+        await srv.cli(['retention', 'set', project, '--days', '3']);
+        return { project };
+      },
+      request: (c) => ({ path: `/api/v1/retention/${c.project}` }),
+      snap: (c) => sql(srv, `SELECT count(*) AS n FROM retention_rules WHERE project = ${q(c.project)}`)[0].n,
+      allowed: (res, c) => {
+        assert.equal(res.status, 204);
+        assert.equal(sql(srv, `SELECT count(*) AS n FROM retention_rules WHERE project = ${q(c.project)}`)[0].n, 0);
+      },
+    },
     'GET /admin/audit': { scope: 'none', allowed: (res) => adminPage(res, 'admin_audit') },
 
     'POST /api/v1/sessions': {

@@ -115,6 +115,48 @@ describe('retention rules over the API', () => {
   });
 });
 
+describe('the admin Retention page', () => {
+  let srv;
+  before(async () => { srv = await startServer({ env: { FLIGHTDECK_RETENTION_DAYS: '90', FLIGHTDECK_SWEEP_SECONDS: '600' } }); });
+  after(async () => { await srv.stop(); });
+
+  it('shows the default, sets and removes rules through its forms; bad values change nothing', async () => {
+    const c = await srv.login('admin', srv.adminPassword);
+    let page = await c.get('/admin/retention');
+    assert.equal(page.status, 200);
+    assert.match(page.text, /Projects without a rule: <strong>90 days<\/strong>/);
+    assert.match(page.text, /The sweep runs every 10 minutes/);
+    assert.match(page.text, /aria-current="page"><span class="icon icon-clock" aria-hidden="true"><\/span>Retention/);
+    assert.match(page.text, /No project has a rule of its own/);
+    const csrf = await c.csrf('/admin/retention');
+    let r = await c.post('/admin/retention', { csrf, project: 'shop & co', keep_days: '30', max_payload_bytes: '65536' });
+    assert.equal(r.status, 303);
+    assert.equal(r.location, '/admin/retention');
+    page = await c.get('/admin/retention');
+    assert.match(page.text, /Rule saved/);
+    assert.match(page.text, /<code class="row-title">shop &amp; co<\/code><\/td>\s*<td>30 days<\/td>\s*<td>up to 65536 bytes<\/td>\s*<td>user:admin · /);
+    assert.match(page.text, /action="\/admin\/retention\/shop%20%26%20co\/clear"/);
+    const before = sql(srv, 'SELECT * FROM retention_rules');
+    for (const bad of [{ keep_days: '0' }, { keep_days: 'x' }, { max_payload_bytes: '10' }, { keep_days: '36501' }]) {
+      r = await c.post('/admin/retention', { csrf, project: 'shop & co', ...bad });
+      assert.equal(r.status, 303);
+      page = await c.get('/admin/retention');
+      assert.match(page.text, /class="flash[^"]*error|flash-error/, JSON.stringify(bad));
+    }
+    r = await c.post('/admin/retention', { csrf, keep_days: '3' });
+    page = await c.get('/admin/retention');
+    assert.match(page.text, /the project must be 1 to 200 characters/);
+    assert.deepEqual(sql(srv, 'SELECT * FROM retention_rules'), before, 'refused forms wrote nothing');
+    r = await c.post('/admin/retention/shop%20%26%20co/clear', { csrf });
+    assert.equal(r.status, 303);
+    page = await c.get('/admin/retention');
+    assert.match(page.text, /Rule removed/);
+    assert.equal(sql(srv, 'SELECT count(*) AS n FROM retention_rules')[0].n, 0);
+    const audit = sql(srv, "SELECT actor, action FROM audit WHERE action LIKE 'retention%' ORDER BY id");
+    assert.deepEqual(audit.map((a) => `${a.actor} ${a.action}`), ['user:admin retention_set', 'user:admin retention_clear']);
+  });
+});
+
 describe('the retention sweep', () => {
   let srv, admin, runtime;
   before(async () => {
