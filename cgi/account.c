@@ -47,26 +47,12 @@ static int password_ok(const char *pw, account_err *err)
 static int grant_args_ok(const char *role_s, const char *project, account_err *err)
 {
     if (role_parse(role_s) < 0)
-        return fail(err, 422, "role must be viewer, operator, admin or runtime");
+        return fail(err, 422, "role must be viewer, operator, admin, runtime or metrics");
     if (project && !account_project_valid(project))
         return fail(err, 422, "a project name is 1-100 characters of A-Z, a-z, 0-9, . _ -");
     return 0;
 }
 
-/* The audit entry of an account change, inside the caller's transaction. */
-static int audit(db *d, const char *actor, const char *action, const char *detail)
-{
-    sqlite3_stmt *st = db_stmt(d, SQL_AUDIT_INSERT);
-    if (!st) return -1;
-    sqlite3_bind_int64(st, 1, db_now_ms());
-    db_bind_text(st, 2, actor);
-    db_bind_text(st, 3, action);
-    sqlite3_bind_null(st, 4);
-    sqlite3_bind_null(st, 5);
-    sqlite3_bind_null(st, 6);
-    db_bind_text(st, 7, detail);
-    return db_exec(st);
-}
 
 /* Insert a grant inside the caller's transaction. 0, 1 when it already
  * exists, -1 on error. */
@@ -123,7 +109,7 @@ int account_user_create(db *d, const char *name, const char *password, const cha
     }
     if (rc != SQLITE_ROW || grant_insert(d, *id, 0, role_s, project) != 0) goto dberr;
     snprintf(detail, sizeof detail, "user %s, role %s on %s", name, role_s, PROJECT_TEXT(project));
-    if (audit(d, actor, "user_create", detail) || db_commit(d)) goto dberr;
+    if (db_audit(d, actor, "user_create", detail) || db_commit(d)) goto dberr;
     return 0;
 dberr:
     db_rollback(d);
@@ -151,7 +137,7 @@ static int user_change(db *d, int64_t id, db_sql_id sql, const char *text, int n
         if (db_exec(st)) goto dberr;
     }
     snprintf(detail, sizeof detail, "user %s", name);
-    if (audit(d, actor, action, detail) || db_commit(d)) goto dberr;
+    if (db_audit(d, actor, action, detail) || db_commit(d)) goto dberr;
     return 0;
 dberr:
     db_rollback(d);
@@ -187,7 +173,7 @@ int account_grant(db *d, int64_t user_id, int64_t token_id, const char *role_s,
     if (user_id) user_name(d, user_id, who, sizeof who);
     else snprintf(who, sizeof who, "token %lld", (long long)token_id);
     snprintf(detail, sizeof detail, "%s: role %s on %s", who, role_s, PROJECT_TEXT(project));
-    if (audit(d, actor, "grant", detail) || db_commit(d)) goto dberr;
+    if (db_audit(d, actor, "grant", detail) || db_commit(d)) goto dberr;
     return 0;
 dberr:
     db_rollback(d);
@@ -220,7 +206,7 @@ int account_revoke(db *d, int64_t grant_id, const char *actor, account_err *err)
     if (uid) user_name(d, uid, who, sizeof who);
     else snprintf(who, sizeof who, "token %lld", (long long)tid);
     snprintf(detail, sizeof detail, "%s: role %s on %s", who, role_s, project);
-    if (audit(d, actor, "revoke", detail) || db_commit(d)) goto dberr;
+    if (db_audit(d, actor, "revoke", detail) || db_commit(d)) goto dberr;
     return 0;
 dberr:
     db_rollback(d);
@@ -254,7 +240,7 @@ int account_token_create(db *d, const char *name, const char *role_s, const char
     }
     if (rc != SQLITE_ROW || grant_insert(d, 0, tid, role_s, project) != 0) goto dberr;
     snprintf(detail, sizeof detail, "token %s, role %s on %s", name, role_s, PROJECT_TEXT(project));
-    if (audit(d, actor, "token_create", detail) || db_commit(d)) goto dberr;
+    if (db_audit(d, actor, "token_create", detail) || db_commit(d)) goto dberr;
     return 0;
 dberr:
     db_rollback(d);
@@ -279,7 +265,7 @@ int account_token_revoke(db *d, int64_t id, const char *actor, account_err *err)
         return fail(err, 404, "no active token %lld", (long long)id);
     }
     if (rc != SQLITE_ROW) goto dberr;
-    if (audit(d, actor, "token_revoke", detail) || db_commit(d)) goto dberr;
+    if (db_audit(d, actor, "token_revoke", detail) || db_commit(d)) goto dberr;
     return 0;
 dberr:
     db_rollback(d);

@@ -515,3 +515,17 @@ fail:
     cJSON_Delete(obj);
     return NULL;
 }
+
+int db_audit(db *d, const char *actor, const char *action, const char *detail)
+{
+    sqlite3_stmt *st = db_stmt(d, SQL_AUDIT_INSERT);
+    if (!st) return -1;
+    sqlite3_bind_int64(st, 1, db_now_ms());
+    db_bind_text(st, 2, actor);
+    db_bind_text(st, 3, action);
+    sqlite3_bind_null(st, 4);
+    sqlite3_bind_null(st, 5);
+    sqlite3_bind_null(st, 6);
+    db_bind_text(st, 7, detail);
+    return db_exec(st);
+}

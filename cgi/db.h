@@ -147,5 +147,8 @@ cJSON *db_row_json(sqlite3_stmt *st);
 
 /* Milliseconds since the Unix epoch, UTC. */
 int64_t db_now_ms(void);
+/* An audit row about no session (account, retention), now, inside the
+ * caller's transaction. 0 or -1. */
+int db_audit(db *d, const char *actor, const char *action, const char *detail);
 
 #endif

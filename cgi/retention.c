@@ -10,20 +10,6 @@
 
 /* ------------------------------------------------------------ rules */
 
-static int audit(struct db *d, const char *actor, const char *action, const char *detail)
-{
-    sqlite3_stmt *st = db_stmt(d, SQL_AUDIT_INSERT);
-    if (!st) return -1;
-    sqlite3_bind_int64(st, 1, db_now_ms());
-    db_bind_text(st, 2, actor);
-    db_bind_text(st, 3, action);
-    sqlite3_bind_null(st, 4);
-    sqlite3_bind_null(st, 5);
-    sqlite3_bind_null(st, 6);
-    db_bind_text(st, 7, detail);
-    return db_exec(st);
-}
-
 int retention_set(struct db *d, const char *project, int keep_days, long long max_payload,
                   const char *actor, char *err, size_t errlen)
 {
@@ -58,7 +44,7 @@ int retention_set(struct db *d, const char *project, int keep_days, long long ma
     else sqlite3_bind_null(st, 3);
     sqlite3_bind_int64(st, 4, db_now_ms());
     db_bind_text(st, 5, actor);
-    if (db_exec(st) || audit(d, actor, "retention_set", detail) || db_commit(d)) goto fail;
+    if (db_exec(st) || db_audit(d, actor, "retention_set", detail) || db_commit(d)) goto fail;
     return 0;
 fail:
     db_rollback(d);
@@ -80,7 +66,7 @@ int retention_clear(struct db *d, const char *project, const char *actor)
     if (rc != SQLITE_ROW) goto fail;
     char detail[300];
     snprintf(detail, sizeof detail, "project %s: the default again", project);
-    if (audit(d, actor, "retention_clear", detail) || db_commit(d)) goto fail;
+    if (db_audit(d, actor, "retention_clear", detail) || db_commit(d)) goto fail;
     return 1;
 fail:
     db_rollback(d);
@@ -306,7 +292,7 @@ int retention_sweep_batch(struct db *d, int64_t now, int default_days, int max_s
                      "project %s: deleted %lld session%s and %lld event%s that ended over %d day%s ago",
                      project, sessions, sessions == 1 ? "" : "s", events, events == 1 ? "" : "s",
                      vs.v[i].days, vs.v[i].days == 1 ? "" : "s");
-            if (audit(d, RETENTION_ACTOR, "retention", detail)) goto fail;
+            if (db_audit(d, RETENTION_ACTOR, "retention", detail)) goto fail;
         }
         deleted += (int)sessions;
         total_events += events;

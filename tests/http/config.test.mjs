@@ -10,7 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { startServer, ROOT } from '../lib/server.mjs';
-import { createSession } from '../lib/fixtures.mjs';
+import { createSession, until } from '../lib/fixtures.mjs';
 
 const CLI = path.resolve(ROOT, process.env.FD_CLI || 'build/san/flightdeck');
 
@@ -39,14 +39,6 @@ function logLines(file) {
   });
 }
 
-async function until(fn, ms = 5000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = fn();
-    if (v || Date.now() > end) return v;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('configuration file', () => {
   it('etc/flightdeck.conf is `flightdeck config defaults`, and the README lists every key', () => {

@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import { startServer } from '../lib/server.mjs';
-import { createSession, append, sql, q, sleep } from '../lib/fixtures.mjs';
+import { createSession, append, sql, q, until } from '../lib/fixtures.mjs';
 
 const DAY = 86400000;
 
@@ -40,14 +40,6 @@ const count = (srv, table, ids) =>
   sql(srv, `SELECT count(*) AS n FROM ${table} WHERE ${table.startsWith('search_') ? 'sid' : 'session_id'} IN (${ids.map(q).join(',')})`)[0].n;
 const sessionsLeft = (srv, ids) => sql(srv, `SELECT count(*) AS n FROM sessions WHERE id IN (${ids.map(q).join(',')})`)[0].n;
 
-async function until(fn, ms = 20000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v || Date.now() > end) return v;
-    await sleep(100);
-  }
-}
 
 async function scrape(srv, token) {
   const r = await srv.fetch('/metrics', { headers: { authorization: `Bearer ${token}` } });
@@ -190,7 +182,7 @@ describe('the retention sweep', () => {
     const gone = [...alphaOld, ...betaOld];
     const goneEvents = count(srv, 'events', gone); // thoughts, and the lifecycle events of each
     assert.ok(goneEvents >= 9 * 4);
-    const done = await until(() => sessionsLeft(srv, gone) === 0);
+    const done = await until(() => sessionsLeft(srv, gone) === 0, 20000);
     assert.ok(done, `the sweep deleted the expired sessions (${sessionsLeft(srv, gone)} left)`);
     assert.equal(count(srv, 'events', gone), 0);
     assert.equal(count(srv, 'tool_calls', gone), 0);
@@ -237,7 +229,7 @@ describe('the retention sweep', () => {
       await append(srv, runtime, live.id, { events: [{ type: 'thought', content: `live ${n++}` }] });
       assert.equal((await srv.fetch('/healthz')).status, 200);
     }
-    assert.ok(await until(() => sessionsLeft(srv, backlog) === 0), 'the backlog was swept');
+    assert.ok(await until(() => sessionsLeft(srv, backlog) === 0, 20000), 'the backlog was swept');
     assert.ok(n > 0, 'requests were answered during the sweep');
     assert.equal(sql(srv, `SELECT count(*) AS n FROM events WHERE session_id = ${q(live.id)} AND type = 'thought'`)[0].n, n);
     assert.equal(sql(srv, 'PRAGMA integrity_check')[0].integrity_check, 'ok');
@@ -266,8 +258,8 @@ describe('the sweep with encryption at rest', () => {
     assert.ok(holds().length > 0, 'the marker is on disk while the sessions exist');
     const t = Date.now() - 5 * DAY;
     write(srv, `UPDATE sessions SET created_at = ${t}, started_at = ${t}, ended_at = ${t} WHERE id IN (${ids.map(q).join(',')})`);
-    assert.ok(await until(() => sessionsLeft(srv, ids) === 0), 'swept');
-    assert.ok(await until(() => holds().length === 0), `no trace left on disk: ${holds().join(', ')}`);
+    assert.ok(await until(() => sessionsLeft(srv, ids) === 0, 20000), 'swept');
+    assert.ok(await until(() => holds().length === 0, 20000), `no trace left on disk: ${holds().join(', ')}`);
   });
 });
 

@@ -13,6 +13,7 @@ import path from 'node:path';
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
 import http from 'node:http';
 import { ROOT, freePort } from '../lib/server.mjs';
+import { sleep, until } from '../lib/fixtures.mjs';
 
 const UNIT = path.join(ROOT, 'etc/systemd/flightdeck.service');
 const AS_ROOT = process.getuid() === 0;
@@ -49,7 +50,6 @@ function asUser(argv) {
 const kids = (pid) => spawnSync('pgrep', ['-P', String(pid)], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
 const alive = (pid) => { try { process.kill(pid, 0); return true; } catch { return false; } };
 const uidOf = (pid) => Number(/^Uid:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${pid}/status`, 'utf8'))[1]);
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 /** One request on a connection of its own (no keep-alive): a failure is the
  *  server's, never the race of reusing a connection the server is closing
@@ -67,14 +67,6 @@ function request(url, { method = 'GET', headers = {}, body } = {}) {
   });
 }
 
-async function until(fn, ms = 15000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v || Date.now() > end) return v;
-    await sleep(50);
-  }
-}
 
 describe('the systemd unit, run by hand', () => {
   let unit, state, conf, env, port, url, lighttpd, token;
@@ -141,7 +133,7 @@ describe('the systemd unit, run by hand', () => {
     fs.closeSync(out);
     const up = await until(async () => {
       try { return (await fetch(`${url}/healthz`)).status === 200; } catch { return false; }
-    });
+    }, 15000);
     assert.ok(up, `the service answers on ${url}:\n${fs.readFileSync(path.join(state, 'lighttpd.out'), 'utf8')}`);
     const app = kids(lighttpd.pid);
     assert.equal(app.length, 1, 'lighttpd started one app process');
@@ -197,7 +189,7 @@ describe('the systemd unit, run by hand', () => {
     const after = await until(() => {
       const k = kids(lighttpd.pid);
       return k.length === 1 && !before.includes(k[0]) ? k : null;
-    });
+    }, 15000);
     await sleep(1000);
     stop = true;
     await Promise.all(loops);

@@ -58,6 +58,17 @@ export function sessionLinks(html) {
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** Poll fn (may be async) every 50 ms until it returns something truthy, or
+ *  ms pass: its last value (falsy on time-out, for the caller to assert). */
+export async function until(fn, ms = 10000) {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await fn();
+    if (v || Date.now() > end) return v;
+    await sleep(50);
+  }
+}
+
 // ------------------------------------------------------------ lifecycle
 // Helpers for the lifecycle tests (tests/http/lifecycle*.test.mjs, tasks,
 // races, longpoll; tests/browser/actions.test.mjs). (Imports are hoisted.)
