@@ -76,6 +76,9 @@ static const ckey keys[CFG__COUNT] = {
 static char         *values[CFG__COUNT];  /* NULL: the default */
 static config_source from[CFG__COUNT];
 static char         *paths[CFG__COUNT];   /* config_path's answers */
+static int           paths_made;          /* paths[] is filled (config_load does it) */
+
+static void make_path(config_key k);
 static char         *file_read;
 static char          root[PATH_MAX];
 
@@ -299,12 +302,12 @@ int config_load(char *err, size_t errlen)
     }
     for (int i = 0; i < CFG__COUNT; i++) {
         free(values[i]);
-        free(paths[i]);
-        paths[i] = NULL;
         values[i] = vals[i];
         vals[i] = NULL;
         from[i] = src[i];
     }
+    for (int i = 0; i < CFG__COUNT; i++) make_path((config_key)i);
+    paths_made = 1;
     free(file_read);
     file_read = fname;
     fname = NULL;
@@ -336,22 +339,32 @@ const char *config_root(void)
     return root;
 }
 
+/* paths[k]: key k's value made absolute against the root, or NULL when it
+ * needs nothing (empty, already absolute) or memory ran out. */
+static void make_path(config_key k)
+{
+    free(paths[k]);
+    paths[k] = NULL;
+    const char *v = config_str(k);
+    if (keys[k].type != CT_PATH || !*v || *v == '/') return;
+    const char *r = config_root();
+    size_t n = strlen(r) + strlen(v) + 2;
+    char *p = malloc(n);
+    if (!p) return;
+    snprintf(p, n, "%s/%s", r, v);
+    paths[k] = p;
+}
+
 const char *config_path(config_key k)
 {
-    const char *v = config_str(k);
-    if (!*v || *v == '/') return v;
-    if ((unsigned)k >= CFG__COUNT) return v;
-    /* Made once per key; config_load runs before any thread, so the only
-     * race is two threads making the same string: keep the first. */
-    if (!paths[k]) {
-        const char *r = config_root();
-        size_t n = strlen(r) + strlen(v) + 2;
-        char *p = malloc(n);
-        if (!p) return v;
-        snprintf(p, n, "%s/%s", r, v);
-        paths[k] = p;
+    if ((unsigned)k >= CFG__COUNT) return "";
+    /* Made by config_load, before any thread; without it (unit tests),
+     * the first call makes them all. */
+    if (!paths_made) {
+        for (int i = 0; i < CFG__COUNT; i++) make_path((config_key)i);
+        paths_made = 1;
     }
-    return paths[k];
+    return paths[k] ? paths[k] : config_str(k);
 }
 
 int config_lookup(const char *name)
