@@ -20,8 +20,12 @@ function cli(args, env = {}) {
   return spawnSync(CLI, args, { cwd: os.tmpdir(), env: { ...clean, FD_ROOT: ROOT, ...env }, encoding: 'utf8' });
 }
 
+const tmpDirs = []; // removed when the file's tests end
+after(() => { for (const d of tmpDirs) fs.rmSync(d, { recursive: true, force: true }); });
+
 function tmpFile(name, text) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'fd-conf-'));
+  tmpDirs.push(dir);
   const f = path.join(dir, name);
   fs.writeFileSync(f, text);
   return f;
@@ -134,6 +138,7 @@ describe('request logs', () => {
   let srv, logFile, token, tokenName;
   before(async () => {
     logFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'fd-log-')), 'app.log');
+    tmpDirs.push(path.dirname(logFile));
     srv = await startServer({ env: { FLIGHTDECK_LOG_FILE: logFile, FLIGHTDECK_LOG_LEVEL: 'debug' } });
     tokenName = `logged-${process.pid}`;
     token = await srv.token('admin', { name: tokenName });

@@ -482,8 +482,17 @@ export async function startServer(opts = {}) {
     await launch(srv, timeoutMs);
   };
 
+  // A server that never started leaves no temp directory behind.
+  const discard = () => { if (process.env.FD_KEEP !== '1') fs.rmSync(varDir, { recursive: true, force: true }); };
+
   // First start: migrate and create the admin user, exactly as run.sh does.
-  const setup = await srv.cli(['setup']);
+  let setup;
+  try {
+    setup = await srv.cli(['setup']);
+  } catch (e) {
+    discard();
+    throw e;
+  }
   const pwFile = path.join(path.dirname(dbPath), 'initial-admin-password');
   srv.adminPassword = readIf(pwFile).trim();
   if (!srv.adminPassword) {
@@ -510,6 +519,7 @@ export async function startServer(opts = {}) {
     }
   }
   const reports = sanitizerReports(varDir);
+  discard();
   throw new Error(`${lastErr.message}${reports}`);
 }
 
