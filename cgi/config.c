@@ -74,6 +74,8 @@ static const ckey keys[CFG__COUNT] = {
 };
 
 static char         *values[CFG__COUNT];  /* NULL: the default */
+typedef enum config_source { CONFIG_DEFAULT, CONFIG_FILE, CONFIG_ENV } config_source;
+
 static config_source from[CFG__COUNT];
 static char         *paths[CFG__COUNT];   /* config_path's answers */
 static int           paths_made;          /* paths[] is filled (config_load does it) */
@@ -376,11 +378,6 @@ const char *config_value(config_key k)
 {
     if ((unsigned)k >= CFG__COUNT) return "";
     return keys[k].type == CT_PATH ? config_path(k) : config_str(k);
-}
-
-config_source config_from(config_key k)
-{
-    return (unsigned)k < CFG__COUNT ? from[k] : CONFIG_DEFAULT;
 }
 
 const char *config_file(void) { return file_read; }

@@ -52,8 +52,6 @@ typedef enum config_key {
     CFG__COUNT
 } config_key;
 
-typedef enum config_source { CONFIG_DEFAULT, CONFIG_FILE, CONFIG_ENV } config_source;
-
 /* Read the file and the environment over the defaults. 0, or -1 with a
  * message ("FILE:LINE: ..." or "VARIABLE: ...") in err. On error the
  * previous values stay. */
@@ -70,8 +68,7 @@ int config_lookup(const char *name);
 /* The value as a program should use it: config_path for paths, else
  * config_str. */
 const char *config_value(config_key k);
-/* Where the value came from, and the file read (NULL: none). */
-config_source config_from(config_key k);
+/* The file read (NULL: none). */
 const char *config_file(void);
 const char *config_root(void);
 

@@ -878,10 +878,11 @@ static int apply_event(db *d, const char *sid, const cJSON *ev, const cJSON *ori
     if (!body) goto dberr;
     /* The project's payload cap (retention.h): only a body past the
      * smallest cap can be over one, so most events ask nothing. */
-    if (strlen(body) > RETENTION_MIN_CAP) {
+    size_t blen = strlen(body);
+    if (blen > RETENTION_MIN_CAP) {
         long long cap = retention_cap(d, sid);
         if (cap < 0) goto dberr;
-        if (cap > 0 && strlen(body) > (size_t)cap) {
+        if (cap > 0 && blen > (size_t)cap) {
             capped = cJSON_Duplicate(ev, 1);
             if (!capped || retention_cut(capped, (size_t)cap, NULL) < 0) goto dberr;
             ev = capped; /* arguments and results below come from the cut event */

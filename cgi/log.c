@@ -20,7 +20,8 @@ static int json_lines;
 static _Thread_local const char *ctx_id;
 static _Thread_local const char *ctx_route;
 
-int log_level_parse(const char *name)
+/* Level by name ("error", "warn", "info", "debug"); -1 when unknown. */
+static int log_level_parse(const char *name)
 {
     for (int i = 0; name && i < (int)(sizeof level_names / sizeof *level_names); i++)
         if (!strcmp(name, level_names[i])) return i;

@@ -18,9 +18,6 @@
 
 typedef enum log_level { LOGL_ERROR, LOGL_WARN, LOGL_INFO, LOGL_DEBUG } log_level;
 
-/* Level by name ("error", "warn", "info", "debug"); -1 when unknown. */
-int log_level_parse(const char *name);
-
 /* Log at `level` and more severe, to `path` ("" or NULL: standard error).
  * 0, or -1 with err (the file cannot be opened). Call once, before
  * threads. Without it (the CLI): level info, plain "flightdeck: msg"
