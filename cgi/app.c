@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "db.h"
+#include "dbpool.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify.h"
@@ -64,6 +65,19 @@ void ctx_end(ctx *c)
     arena_clear(c->a);
     log_context(NULL, NULL);
     c->json = c->view = NULL;
+}
+
+void ctx_db_park(ctx *c)
+{
+    if (!c->db || !c->pooled) return;
+    db_request_end(c->db);
+    dbpool_give(c->db);
+    c->db = NULL;
+}
+
+void ctx_db_resume(ctx *c)
+{
+    if (!c->db && c->pooled) c->db = dbpool_take();
 }
 
 int ctx_is_otlp(const ctx *c)
@@ -653,10 +667,14 @@ static hres handle_cached(ctx *c, const route *rt)
     uint64_t gen = notify_generation();
     size_t mark = c->resp.headers.len; /* the security headers are per request */
     int gzip_ok = pcache_gzip_wanted(c->req.accept_encoding);
+    /* No connection held while another request renders this answer (the
+     * wait can be seconds, for a search), nor for answering from memory. */
+    ctx_db_park(c);
     if (pcache_get(&key, gen, gzip_ok, c->a, &c->resp, &c->etag)) {
         http_resp_header(&c->resp, "X-Cache", "hit");
         return HR_OK;
     }
+    ctx_db_resume(c);
     hres r = rt->fn(c);
     int status = c->resp.status ? c->resp.status : 200;
     const char *gz = NULL;

@@ -35,7 +35,7 @@ typedef struct app {
     size_t      ncors_origins;
     /* A connection that only ever reads PRAGMA data_version (under a lock in
      * app.c): it sees every commit, by any worker or process, exactly once,
-     * which is when the page cache's generation moves. NULL: each worker
+     * which is when the page cache's generation moves. NULL: each request
      * asks its own connection. */
     struct db  *watch;
 } app;
@@ -47,7 +47,8 @@ typedef enum hres {
 
 typedef struct ctx {
     const app          *app;
-    struct db          *db;     /* this worker's connection */
+    struct db          *db;     /* the connection this request runs on */
+    int                 pooled; /* db came from the pool (dbpool.h): parked in long waits */
     arena              *a;
     http_req            req;
     http_resp           resp;
@@ -68,6 +69,13 @@ typedef struct ctx {
 void ctx_begin(ctx *c, const app *ap, struct db *db, arena *a);
 /* Release everything the request holds; the arena is cleared for reuse. */
 void ctx_end(ctx *c);
+
+/* Around a long wait (a long-poll): give c->db back to the pool (dbpool.h)
+ * so other requests can use it, and take one again after; no statement may
+ * be mid-step across the wait. Without a pool (tests, CLI) both do nothing
+ * and c->db stays. After ctx_db_resume, c->db may be another connection. */
+void ctx_db_park(ctx *c);
+void ctx_db_resume(ctx *c);
 
 /* Use the incoming X-Request-Id value v as this request's id when it is a
  * safe token: 1..CTX_REQUEST_ID_MAX characters of A-Z a-z 0-9 . _ - (so it

@@ -35,6 +35,7 @@ typedef enum config_key {
     CFG_PRICES,
     CFG_FASTCGI_PROGRAM,
     CFG_WORKERS,
+    CFG_DB_CONNECTIONS,
     CFG_LONGPOLL_MAX,
     CFG_MAX_BODY,
     CFG_PAGE_CACHE_MB,

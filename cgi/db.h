@@ -4,7 +4,7 @@
  * of fragments in sessq.c (cached per shape, db_stmt_shape). No SQL is ever
  * built from request text: values are always bound.
  *
- * One connection per worker thread (never shared), in WAL mode with a busy
+ * A connection is used by one thread at a time (dbpool.h), in WAL mode with a busy
  * timeout; writers take the write lock up front with BEGIN IMMEDIATE so two
  * writers never deadlock on a lock upgrade, and SQLITE_BUSY is retried. */
 #ifndef FD_DB_H

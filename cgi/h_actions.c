@@ -238,7 +238,9 @@ hres h_api_control(ctx *c)
             http_resp_header(&c->resp, "Retry-After", "1");
             break;
         }
+        ctx_db_park(c); /* no connection held while waiting */
         gen = notify_wait(gen, left < NOTIFY_RECHECK_MS ? (int)left : NOTIFY_RECHECK_MS);
+        ctx_db_resume(c);
     }
     if (slot) notify_leave();
     cJSON *o = cJSON_CreateObject();

@@ -654,7 +654,9 @@ hres h_page_changes(ctx *c)
         int64_t left = deadline - db_now_ms();
         if (!since || strcmp(since, token) || left <= 0) break;
         if (!slot && !(slot = notify_enter())) break;
+        ctx_db_park(c); /* no connection held while waiting */
         notify_wait(gen, left < NOTIFY_RECHECK_MS ? (int)left : NOTIFY_RECHECK_MS);
+        ctx_db_resume(c);
     }
     if (slot) notify_leave();
     cJSON *o = cJSON_CreateObject();

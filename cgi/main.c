@@ -23,6 +23,7 @@
 #include "config.h"
 #include "log.h"
 #include "db.h"
+#include "dbpool.h"
 #include "ingest.h"
 #include "notify.h"
 #include "pcache.h"
@@ -82,10 +83,12 @@ typedef struct worker {
  * the files are writable again every connection is closed and opened anew
  * at once, under the gate held exclusively (reopen_if_writable). */
 static pthread_rwlock_t db_gate;
-/* One per worker, then the group-commit writer (wgroup.h), the page
- * cache's change watcher (app.h) and the background thread's (bg.h). */
+/* The request connections the workers share (dbpool.h), then the
+ * group-commit writer (wgroup.h), the page cache's change watcher (app.h)
+ * and the background thread's (bg.h). */
 static db *conns[MAX_WORKERS + 3];
 static int nconns;
+#define NPOOL        (nconns - 3)
 #define CONN_WRITER  (nconns - 3)
 #define CONN_WATCHER (nconns - 2)
 #define CONN_BG      (nconns - 1)
@@ -120,6 +123,7 @@ static int open_all(const char *path)
         ro |= db_readonly(conns[i]);
         bg_attach(conns[i]);
     }
+    dbpool_set(conns, NPOOL);
     wgroup_set_writer(conns[CONN_WRITER]);
     the_app->watch = conns[CONN_WATCHER];
     db_changed(the_app->watch); /* commits before now are not news */
@@ -308,9 +312,9 @@ static void write_response(ctx *c, FCGX_Request *fr)
     buf_fini(&head);
 }
 
-/* One worker thread: its own arena and connection (conns[index], used under
- * the gate); accepts and
- * answers requests until the FastCGI listener closes. */
+/* One worker thread, with its own arena: accepts and answers requests until
+ * the FastCGI listener closes, on a pooled connection (dbpool.h) taken
+ * under the gate for the time the request is worked on. */
 static void *worker_run(void *arg)
 {
     worker *w = arg;
@@ -330,11 +334,13 @@ static void *worker_run(void *arg)
         if (is_heavy) sem_wait(&heavy);
         reopen_if_writable(w->ap->db_path);
         pthread_rwlock_rdlock(&db_gate);
-        db *d = conns[w->index];
         ctx c;
-        ctx_begin(&c, w->ap, d, a);
+        ctx_begin(&c, w->ap, NULL, a);
         refusal why = { 0, NULL, NULL };
         int bad = read_request(&c, &fr, &why);
+        /* A connection only from here: reading the body does not hold one. */
+        c.db = dbpool_take();
+        c.pooled = 1;
         if (bad) {
             if (bad == 413)
                 ctx_error(&c, 413, "body_too_large", "the body is larger than %zu bytes",
@@ -345,7 +351,9 @@ static void *worker_run(void *arg)
         } else {
             app_handle(&c);
         }
-        db_request_end(d);
+        if (c.db) db_request_end(c.db);
+        dbpool_give(c.db);
+        c.db = NULL;
         write_response(&c, &fr);
         FCGX_Finish_r(&fr);
         /* A large request (a batch of a thousand events, a big page, an
@@ -486,7 +494,8 @@ int main(void)
     pthread_rwlock_init(&db_gate, &ga);
     pthread_rwlockattr_destroy(&ga);
     sem_init(&heavy, 0, HEAVY_MAX);
-    nconns = ap.workers + 3;
+    int npool = (int)config_int(CFG_DB_CONNECTIONS);
+    nconns = (npool < ap.workers ? npool : ap.workers) + 3;
     the_app = &ap;
     if (open_all(ap.db_path)) return 1;
     bg_retention((int)config_int(CFG_RETENTION_DAYS), (int)config_int(CFG_SWEEP_SECONDS),

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <time.h>
 #include "db.h"
+#include "dbpool.h"
 #include "http.h"
 #include "notify.h"
 #include "route.h"
@@ -179,6 +180,12 @@ int metrics_write(buf *out, db *d)
                atomic_load_explicit(&swept_events, memory_order_relaxed));
     help(out, "flightdeck_longpolls_waiting", "gauge", "Control and change long-polls waiting now.");
     buf_printf(out, "flightdeck_longpolls_waiting %d\n", notify_waiters());
+    int pool_size, pool_taken;
+    dbpool_stats(&pool_size, &pool_taken);
+    help(out, "flightdeck_db_connections", "gauge",
+         "Database connections the request threads share (db_connections), by state.");
+    buf_printf(out, "flightdeck_db_connections{state=\"in_use\"} %d\n", pool_taken);
+    buf_printf(out, "flightdeck_db_connections{state=\"idle\"} %d\n", pool_size - pool_taken);
     help(out, "flightdeck_start_time_seconds", "gauge", "When the app answered its first request (Unix time).");
     buf_printf(out, "flightdeck_start_time_seconds %lld\n", (long long)started);
     return write_db(out, d);

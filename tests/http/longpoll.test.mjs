@@ -149,6 +149,15 @@ describe('control long-poll', () => {
     }
   });
 
+  it('db_connections=1: waiting long-polls hold no database connection; every other request still gets the one there is', async () => {
+    const srv = await startServer({ env: { FLIGHTDECK_WORKERS: '8', FLIGHTDECK_DB_CONNECTIONS: '1' } });
+    try {
+      await parkedPolls(srv);
+    } finally {
+      await srv.stop();
+    }
+  });
+
   it(`caps the wait at ${CAP_S} s (wait=3600 on a session nobody touches)`, async () => {
     const r = await capPoll;
     assert.equal(r.status, 200, r.text);
@@ -217,4 +226,55 @@ async function hundredPolls(srv, t) {
   const again = await control(srv, runtime, ids[0], 'status=paused&wait=1');
   assert.equal(again.headers.get('retry-after'), null, 'slots released');
   assert.ok(again.ms >= 900, `${again.ms} ms`);
+}
+
+/** Three control long-polls and a /changes long-poll wait on a server with
+ * one database connection (dbpool.h); while they wait, reads, metrics and
+ * an append are answered, which they could not be if a waiting poll kept
+ * the connection; then every poll ends with a 200. */
+async function parkedPolls(srv) {
+  const runtime = await srv.token('runtime');
+  const operator = await srv.token('operator');
+  const admin = await srv.token('admin');
+  const web = await srv.login('admin', srv.adminPassword);
+  const ids = [];
+  for (let i = 0; i < 4; i++) {
+    const s = await createSession(srv, runtime, { agent: 'parked', name: `parked ${i}`, status: 'running' });
+    ids.push(s.id);
+  }
+  const settled = new Set();
+  const track = (name, p) => p.then((r) => { settled.add(name); return r; });
+  const polls = ids.slice(0, 3).map((id, i) => track(`control ${i}`, control(srv, runtime, id, 'status=running&wait=20', { timeoutMs: 30000 })));
+  const tok = JSON.parse((await web.get('/changes')).text).token;
+  const changes = track('changes', web.get(`/changes?since=${encodeURIComponent(tok)}&wait=20`));
+  await sleep(700); // all four are waiting now
+
+  const m = await srv.fetch('/metrics', { headers: { authorization: `Bearer ${admin}` } });
+  const text = await m.text();
+  assert.equal(m.status, 200, text);
+  const metric = (name) => Number(new RegExp(`^${name.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+  assert.equal(metric('flightdeck_longpolls_waiting'), 4, 'four polls wait');
+  assert.equal(metric('flightdeck_db_connections{state="in_use"}'), 1, 'the one connection is this scrape\'s');
+  assert.equal(metric('flightdeck_db_connections{state="idle"}'), 0);
+  for (const [what, f] of [
+    ['GET /api/v1/sessions', () => srv.api('GET', '/api/v1/sessions', { token: operator })],
+    ['GET /sessions', () => web.get('/sessions')],
+    ['GET /healthz', () => srv.fetch('/healthz')],
+  ]) {
+    const r = await f();
+    assert.equal(r.status, 200, what);
+  }
+  // (Any commit, a token's first use included, may end the /changes wait;
+  // the control polls end only on their session's change.)
+  assert.deepEqual([...settled].filter((n) => n.startsWith('control')), [], 'the control polls still wait');
+  const a = await append(srv, runtime, ids[3], { type: 'thought', content: 'while the polls wait' });
+  assert.equal(a.accepted, 1);
+  const ch = await changes;
+  assert.equal(ch.status, 200);
+  assert.equal(JSON.parse(ch.text).changed, true, 'the append ended the /changes wait at the latest');
+  for (const id of ids.slice(0, 3)) await act(srv, operator, id, 'pause');
+  for (const r of await Promise.all(polls)) {
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.status, 'paused', 'each poll came back on a connection and read the pause');
+  }
 }

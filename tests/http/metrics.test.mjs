@@ -99,6 +99,9 @@ describe('GET /metrics', () => {
     assert.ok(m1.get('flightdeck_database_bytes') > 100000);
     assert.ok(m1.get('flightdeck_database_free_bytes') >= 0);
     assert.equal(m1.get('flightdeck_longpolls_waiting'), 0);
+    // The shared connections: this scrape holds one of the default four.
+    assert.equal(m1.get('flightdeck_db_connections{state="in_use"}'), 1);
+    assert.equal(m1.get('flightdeck_db_connections{state="idle"}'), 3);
     assert.ok(m1.get('flightdeck_start_time_seconds') > 1.7e9);
   });
 });
