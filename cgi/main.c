@@ -407,9 +407,12 @@ int main(void)
      * answered 503), not kill the process. */
     signal(SIGXFSZ, SIG_IGN);
     /* glibc gives each thread its own heap (up to 8 per core), each keeping
-     * what it once held. Two: eight runtimes posting 1,000-event batches
-     * peaked at 41 MB of RSS with four heaps, 31 MB with two. */
-    mallopt(M_ARENA_MAX, 2);
+     * what it once held. One: eight runtimes posting 1,000-event batches
+     * peaked at 41 MB of RSS with four heaps, 31 MB with two; with the
+     * connections pooled (dbpool.h), pages, ingestion and OTLP peaked at
+     * 28-29 MiB with one heap, 31 with two. Small allocations still take
+     * no lock (glibc's per-thread cache). */
+    mallopt(M_ARENA_MAX, 1);
     /* Settings: etc/flightdeck.conf (or FLIGHTDECK_CONF), then the
      * environment (config.h); ranges are checked there. */
     if (config_load(err, sizeof err)) {
