@@ -4,9 +4,11 @@
 // see: console errors, uncaught exceptions, CSP violations, failed requests,
 // and HTTP errors from our server.
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+
+const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 export const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 export const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
@@ -62,7 +64,9 @@ async function reportCsp(context) {
  * Returns {browser, context, page, shots} (shots: the screenshot folder).
  */
 export async function openBrowser(srv, problems, { ignore = () => false, viewport = { width: 1280, height: 900 } } = {}) {
-  const shots = process.env.FD_SCREENSHOTS || path.join(os.tmpdir(), 'flightdeck-screenshots');
+  // Kept after the run for a person to look at: in the build folder (git
+  // ignores it), not left in /tmp.
+  const shots = process.env.FD_SCREENSHOTS || path.join(REPO, 'build', 'screenshots');
   fs.mkdirSync(shots, { recursive: true });
   const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
   const context = await browser.newContext({ viewport });
