@@ -105,6 +105,17 @@ const procStatus = (pid, key) => {
   return m ? Number(m[1]) * 1024 : 0;
 };
 
+/** The app's peak RSS since the last call (VmHWM), recorded under `phase`
+ *  in `into`; then the peak is reset to the current RSS (/proc/PID/
+ *  clear_refs, 5), so the next phase's peak is its own. The largest phase
+ *  peak is the run's peak. Where the reset is refused, peaks only add up,
+ *  and the largest is still the run's. */
+function phasePeak(pid, phase, into) {
+  if (!pid) return;
+  into.push({ phase, hwm: procStatus(pid, 'VmHWM') });
+  try { fs.writeFileSync(`/proc/${pid}/clear_refs`, '5'); } catch { /* not allowed: peaks add up */ }
+}
+
 /** lighttpd + the app (+ reference B) on port, as scripts/run.sh starts them. */
 async function startServer(port, env = {}, conf = path.join(ROOT, 'bench', 'lighttpd.conf')) {
   fs.mkdirSync(STATE, { recursive: true });
@@ -320,6 +331,8 @@ async function main() {
   srv = await startServer(port);
   results.facts.coldStartMs2 = srv.ready;
   cookie = await signIn(base, 'bench', password);
+  const peaks = [];
+  phasePeak(srv.appPid, 'start and sign-in', peaks);
   const H = { cookie };
   const HZ = { cookie, 'accept-encoding': 'gzip' };
   const Z = { 'accept-encoding': 'gzip' };
@@ -343,6 +356,7 @@ async function main() {
     const r = await measure(name, base + url, headers);
     r.key = key;
     if (key.startsWith('ref')) results.reference[key] = r; else results.pages.push(r);
+    if (!key.startsWith('ref')) phasePeak(srv.appPid, name, peaks);
   }
 
   // 2c. The History page while 200 runtimes long-poll their sessions.
@@ -354,6 +368,7 @@ async function main() {
   const withPolls = await measure('History page, 200 runtimes long-polling', `${base}/sessions`, H);
   withPolls.key = 'history_longpoll';
   results.pages.push(withPolls);
+  phasePeak(srv.appPid, 'History page, 200 runtimes long-polling', peaks);
   await stopPid(lp.pid);
   await new Promise((r) => (lp.exitCode !== null ? r() : lp.on('exit', r)));
   try { results.facts.longpoll = JSON.parse(lpOut.trim().split('\n').pop()); } catch { /* none */ }
@@ -377,6 +392,7 @@ async function main() {
       p99: median(runs.map((x) => x.p99_ms)), errors: runs.reduce((a, x) => a + x.errors, 0) };
     log(`ingest batch ${batch}: ${r.eps.toFixed(0)} events/s (${r.epsMin.toFixed(0)}–${r.epsMax.toFixed(0)})`);
     results.ingest.push(r);
+    phasePeak(srv.appPid, `ingestion, batches of ${fmt(batch)}`, peaks);
   }
   // 3b. OpenTelemetry: spans through POST /v1/traces (bench/otlp_load.mjs),
   // as many exporters as runtimes above, in both encodings.
@@ -389,8 +405,11 @@ async function main() {
       spansPerRequest: runs[0].spans_per_request, bytes: runs[0].bytes_per_request };
     log(`otlp ${r.encoding}: ${r.sps.toFixed(0)} spans/s (${r.spsMin.toFixed(0)}–${r.spsMax.toFixed(0)})`);
     results.otlp.push(r);
+    phasePeak(srv.appPid, `OTLP/${protobuf ? 'protobuf' : 'JSON'}`, peaks);
   }
-  results.facts.peakRss = srv.appPid ? procStatus(srv.appPid, 'VmHWM') : 0;
+  phasePeak(srv.appPid, 'the rest', peaks);
+  results.facts.rssPhases = peaks;
+  results.facts.peakRss = Math.max(0, ...peaks.map((p) => p.hwm));
   results.facts.rssNow = srv.appPid ? procStatus(srv.appPid, 'VmRSS') : 0;
   await srv.stop();
   for (const batch of [1, 100, 1000]) {
@@ -512,6 +531,10 @@ function writeReport(R, started) {
   L.push('', '## Memory and start-up', '');
   const mb = (b) => fmt(b / 2 ** 20, 1);
   L.push(`- Peak RSS of the app (one process, ${process.env.FLIGHTDECK_WORKERS || 16} workers) after every case above on the full dataset: **${mb(f.peakRss)} MiB** (goal ≤ 32 MiB: ${f.peakRss <= 32 * 2 ** 20 ? 'met' : '**not met**'})${f.peakRssUncached ? `; with the page cache off: ${mb(f.peakRssUncached)} MiB` : ''}.`);
+  if (f.rssPhases?.length) {
+    const top = f.rssPhases.reduce((a, b) => (b.hwm > a.hwm ? b : a));
+    L.push(`  Reached during "${top.phase}". The peak of each phase (VmHWM, reset after each): ${f.rssPhases.map((p) => `${p.phase} ${mb(p.hwm)}`).join('; ')} (MiB).`);
+  }
   L.push(`- Cold start, from starting lighttpd with \`lighttpd.conf\` (as \`make run\` does; it starts the app) to the first answer of /healthz, right after the dataset was read whole (so the binaries and the database's first pages had left the OS page cache): **${fmt(f.coldStartMs, 1)} ms** (goal ≤ 100 ms: ${f.coldStartMs <= 100 ? 'met' : '**not met**'}). With the benchmark's configuration (which also starts the two reference responders): ${fmt(f.warmStartMs, 1)} ms after the warm-up and ${fmt(f.coldStartMs2, 1)} ms on the next start. The first History page after a start took ${fmt(f.firstPageMs, 1)} ms.`);
   L.push('');
   const extra = path.join(ROOT, 'bench', 'NOTES.md');
