@@ -351,9 +351,7 @@ static void *worker_run(void *arg)
         } else {
             app_handle(&c);
         }
-        if (c.db) db_request_end(c.db);
-        dbpool_give(c.db);
-        c.db = NULL;
+        ctx_db_park(&c); /* the answer is written holding no connection */
         write_response(&c, &fr);
         FCGX_Finish_r(&fr);
         /* A large request (a batch of a thousand events, a big page, an
