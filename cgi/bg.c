@@ -18,13 +18,17 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake;
 static int want_checkpoint;   /* the WAL grew by BG_CKPT_FRAMES since the last one */
 static int checkpointed;      /* the WAL's size in frames at the last checkpoint */
+static int copied;            /* frames that checkpoint copied; 0 once used or restarted */
+static int passes;            /* checkpoints since the WAL last restarted */
+static int restart_tried;     /* the WAL's size at the last forced restart attempt */
+static int wal_frames;        /* the WAL's size after the last commit */
 static int want_truncate;     /* bg_wal_scrub: truncate the WAL when it can */
 static int stopping;
 static int running;
 static pthread_t thread;
 static struct db **conn;
 static pthread_rwlock_t *gate;
-static unsigned long long n_checkpoints, n_flushes;
+static unsigned long long n_checkpoints, n_flushes, n_restarts;
 /* The retention sweep (retention.h): off until bg_retention. */
 static int sweep_days, sweep_every_ms, sweep_batch;
 #define SWEEP_PAUSE_MS 20  /* between two batches of one sweep: requests go first */
@@ -36,28 +40,77 @@ static int64_t mono_ms(void)
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* Busy handler of restart_wal: readers that still read the WAL's frames
+ * get about BG_RESTART_WAIT_US to finish, then the commit goes on. */
+static int restart_wait(void *arg, int n)
+{
+    (void)n;
+    const struct timespec *until = arg, pause = { 0, 20000 };
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    if (now.tv_sec > until->tv_sec || (now.tv_sec == until->tv_sec && now.tv_nsec >= until->tv_nsec))
+        return 0;
+    nanosleep(&pause, NULL);
+    return 1;
+}
+
+/* Copy what is left of the WAL and have the next commit start it again
+ * from its first frame (a RESTART checkpoint), waiting briefly for readers.
+ * A PASSIVE checkpoint never does this: SQLite restarts the WAL only when a
+ * write begins on a WAL that is copied to its end, and with appends
+ * arriving all the time bg's checkpoint never reaches the end. */
+static void restart_wal(sqlite3 *h, const char *name)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += BG_RESTART_WAIT_US * 1000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    sqlite3_busy_handler(h, restart_wait, &until);
+    int rc = sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_RESTART, NULL, NULL);
+    sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS);
+    if (rc == SQLITE_OK) {
+        pthread_mutex_lock(&lock);
+        n_restarts++;
+        pthread_mutex_unlock(&lock);
+    }
+}
+
 /* SQLite calls this after each commit of an attached connection, the write
- * lock released, with the WAL's size in frames. */
+ * lock released, with the WAL's size in frames. A commit through db_commit
+ * still holds its process's writer turn (db.h) here, so a restart it runs
+ * delays no other commit of this process's but the ones queued behind it. */
 static int wal_note(void *arg, sqlite3 *h, const char *name, int frames)
 {
     (void)arg;
-    if (frames >= BG_CKPT_INLINE) {
-        /* The thread is far behind (or stuck): checkpoint here, as SQLite's
-         * own hook would, so the WAL stays bounded. */
-        sqlite3_wal_checkpoint_v2(h, name, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
-        return SQLITE_OK;
+    int restart = 0;
+    pthread_mutex_lock(&lock);
+    if (frames < wal_frames) checkpointed = copied = passes = restart_tried = 0; /* restarted */
+    wal_frames = frames;
+    if (copied && frames - copied <= BG_CKPT_TAIL) {
+        /* bg's checkpoint left a short tail: copying it here (one fsync)
+         * is what lets the WAL restart instead of growing on. */
+        restart = 1;
+        copied = 0;
+    } else if (frames >= BG_CKPT_INLINE && frames - restart_tried >= BG_CKPT_FRAMES / 4) {
+        /* Far behind (bg stuck, or a long reader): try every so often, so
+         * the WAL stays bounded. */
+        restart = 1;
+        restart_tried = frames;
     }
-    if (frames >= BG_CKPT_FRAMES) {
-        pthread_mutex_lock(&lock);
-        /* Once per BG_CKPT_FRAMES of growth (or after the WAL restarted),
-         * not after every commit: each checkpoint ends with an fsync. */
-        if (frames < checkpointed) checkpointed = 0; /* the WAL restarted */
-        if (!want_checkpoint && frames - checkpointed >= BG_CKPT_FRAMES) {
-            want_checkpoint = 1;
-            pthread_cond_signal(&wake);
-        }
-        pthread_mutex_unlock(&lock);
+    /* Once per BG_CKPT_FRAMES of growth, not after every commit: each
+     * checkpoint ends with an fsync. But when the last one left more than
+     * a short tail (appends came in while it copied), again at once: each
+     * pass copies only what came during the one before. */
+    if (!restart && !want_checkpoint &&
+        (frames - checkpointed >= BG_CKPT_FRAMES || (copied && passes < BG_CKPT_PASSES))) {
+        want_checkpoint = 1;
+        pthread_cond_signal(&wake);
     }
+    pthread_mutex_unlock(&lock);
+    if (restart) restart_wal(h, name);
     return SQLITE_OK;
 }
 
@@ -93,10 +146,12 @@ static void flush_queue(struct db *d)
 
 static void checkpoint(struct db *d)
 {
-    int frames = 0;
-    db_checkpoint(d, &frames, NULL);
+    int frames = 0, done = 0;
+    db_checkpoint(d, &frames, &done);
     pthread_mutex_lock(&lock);
     checkpointed = frames;
+    copied = done;
+    passes++;
     n_checkpoints++;
     pthread_mutex_unlock(&lock);
 }
@@ -182,6 +237,7 @@ static void *bg_run(void *arg)
         }
         int ck = want_checkpoint, tr = want_truncate && now >= next_flush;
         want_checkpoint = 0;
+        if (ck) copied = 0; /* commits wait for this pass's figure */
         pthread_mutex_unlock(&lock);
 
         pthread_rwlock_rdlock(gate);
@@ -237,10 +293,12 @@ void bg_finish(void)
     pthread_rwlock_unlock(gate);
 }
 
-void bg_stats(unsigned long long *checkpoints, unsigned long long *flushes)
+void bg_stats(bg_counts *out)
 {
     pthread_mutex_lock(&lock);
-    *checkpoints = n_checkpoints;
-    *flushes = n_flushes;
+    out->checkpoints = n_checkpoints;
+    out->restarts = n_restarts;
+    out->flushes = n_flushes;
+    out->wal_frames = wal_frames;
     pthread_mutex_unlock(&lock);
 }

@@ -4,11 +4,21 @@
  * - Checkpoints. SQLite's default copies the WAL into the database file
  *   inside whichever commit crosses 1,000 frames, fsync included: that
  *   request waits for it, and every appender queued behind it too. The
- *   server's connections report each commit's WAL size to bg_wal_note
+ *   server's connections report each commit's WAL size to this module
  *   instead (their automatic checkpoint is off), and this thread runs a
  *   PASSIVE checkpoint, which does not block writers, on its own
- *   connection. Should it fall far behind (BG_CKPT_INLINE frames), the
- *   committing connection checkpoints itself, as SQLite would.
+ *   connection each time the WAL grew by BG_CKPT_FRAMES.
+ *   A PASSIVE checkpoint never lets the WAL start again from its first
+ *   frame while appends keep coming (SQLite restarts it only when a write
+ *   begins on a WAL copied to its end). The thread makes up to
+ *   BG_CKPT_PASSES passes, each copying what came during the one before,
+ *   and the first commit that finds its last pass within BG_CKPT_TAIL
+ *   frames of the end copies that
+ *   tail itself in a RESTART checkpoint (one short fsync, readers given
+ *   BG_RESTART_WAIT_US to let go), and the next commit writes from the
+ *   WAL's start. Past BG_CKPT_INLINE frames (the thread stuck, or a long
+ *   reader) a commit tries that every BG_CKPT_FRAMES / 4 frames, whatever
+ *   the thread did, so the WAL stays bounded.
  * - Text search. Events queue their search text (migration 007); the
  *   server's connections leave the queue at commit (db_search_defer), and
  *   this thread indexes it every BG_SEARCH_MS in one group transaction
@@ -30,8 +40,11 @@
 
 struct db;
 
-#define BG_CKPT_FRAMES 1000   /* checkpoint when the WAL grew by this many frames */
-#define BG_CKPT_INLINE 8000   /* ... and in the commit itself past this (32 MB) */
+#define BG_CKPT_FRAMES 4000   /* checkpoint when the WAL grew by this many frames (16 MB) */
+#define BG_CKPT_TAIL   512    /* a commit finishes a checkpoint that left at most this */
+#define BG_CKPT_PASSES 4      /* passes the thread makes to get the tail that short */
+#define BG_CKPT_INLINE 8000   /* ... and tries regardless past this (32 MB) */
+#define BG_RESTART_WAIT_US 1000 /* how long that waits for readers of the WAL */
 #define BG_SEARCH_MS   250    /* queued search text waits at most about this */
 
 /* Set up d for the server: its commits leave search text queued and report
@@ -60,7 +73,13 @@ void bg_finish(void);
  * without the thread (CLI, tests). */
 void bg_wal_scrub(void);
 
-/* Checkpoints run and search flushes made since start (for tests). */
-void bg_stats(unsigned long long *checkpoints, unsigned long long *flushes);
+/* What the thread and the commits did since start (/metrics, tests). */
+typedef struct bg_counts {
+    unsigned long long checkpoints; /* the thread's PASSIVE checkpoints */
+    unsigned long long restarts;    /* RESTART checkpoints that succeeded */
+    unsigned long long flushes;     /* search queue flushes */
+    int wal_frames;                 /* the WAL's size after the last commit */
+} bg_counts;
+void bg_stats(bg_counts *out);
 
 #endif

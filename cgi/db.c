@@ -16,7 +16,6 @@ static const char *const db_sql_text[SQL__COUNT] = {
 };
 #undef DB_SQL_ENUM
 
-#define DB_BUSY_TIMEOUT_MS 5000
 #define DB_BUSY_RETRIES    5
 
 /* Statements composed from fixed fragments (sessq.c), cached by shape. The

@@ -32,6 +32,8 @@ typedef struct db_migration {
 extern const db_migration db_migrations[];
 extern const int db_migration_count;
 
+#define DB_BUSY_TIMEOUT_MS 5000 /* how long a connection waits for another process's lock */
+
 /* Open (creating if needed) the database at path and set WAL, busy timeout,
  * foreign keys. On failure returns NULL and writes why into err. */
 db *db_open(const char *path, char *err, size_t errlen);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
+#include "bg.h"
 #include "db.h"
 #include "dbpool.h"
 #include "http.h"
@@ -186,6 +187,15 @@ int metrics_write(buf *out, db *d)
          "Database connections the request threads share (db_connections), by state.");
     buf_printf(out, "flightdeck_db_connections{state=\"in_use\"} %d\n", pool_taken);
     buf_printf(out, "flightdeck_db_connections{state=\"idle\"} %d\n", pool_size - pool_taken);
+    bg_counts bc;
+    bg_stats(&bc);
+    help(out, "flightdeck_wal_frames", "gauge",
+         "Frames (4 KiB pages) in the write-ahead log after the last commit.");
+    buf_printf(out, "flightdeck_wal_frames %d\n", bc.wal_frames);
+    help(out, "flightdeck_wal_checkpoints_total", "counter",
+         "Checkpoints since the app started: passive copies by the background thread, and restarts of the log.");
+    buf_printf(out, "flightdeck_wal_checkpoints_total{mode=\"passive\"} %llu\n", bc.checkpoints);
+    buf_printf(out, "flightdeck_wal_checkpoints_total{mode=\"restart\"} %llu\n", bc.restarts);
     help(out, "flightdeck_start_time_seconds", "gauge", "When the app answered its first request (Unix time).");
     buf_printf(out, "flightdeck_start_time_seconds %lld\n", (long long)started);
     return write_db(out, d);

@@ -4,6 +4,7 @@
 // database's size; every line well-formed.
 import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
+import fs from 'node:fs';
 import { execFileSync } from 'node:child_process';
 import { startServer } from '../lib/server.mjs';
 import { createSession, append } from '../lib/fixtures.mjs';
@@ -102,6 +103,13 @@ describe('GET /metrics', () => {
     // The shared connections: this scrape holds one of the default four.
     assert.equal(m1.get('flightdeck_db_connections{state="in_use"}'), 1);
     assert.equal(m1.get('flightdeck_db_connections{state="idle"}'), 3);
+    // The WAL as the last commit left it: these appends wrote frames, which
+    // the file holds (4 KiB pages, 24-byte frame headers, a 32-byte header).
+    const frames = m1.get('flightdeck_wal_frames');
+    assert.ok(frames > 0, 'frames after commits');
+    assert.ok(fs.statSync(`${srv.dbPath}-wal`).size >= 32 + frames * (4096 + 24));
+    assert.ok(m1.get('flightdeck_wal_checkpoints_total{mode="passive"}') >= 0);
+    assert.ok(m1.get('flightdeck_wal_checkpoints_total{mode="restart"}') >= 0);
     assert.ok(m1.get('flightdeck_start_time_seconds') > 1.7e9);
   });
 });
