@@ -21,11 +21,11 @@ struct piece {
     int       storage_err;
     int       done;
     int       weight;
+    pthread_cond_t wake;  /* its thread waits on this alone */
     piece    *next;
 };
 
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t finished = PTHREAD_COND_INITIALIZER;
 static piece *head, *tail;   /* waiting to be run */
 static int leading;          /* a leader is running a group now */
 static unsigned long long n_commits, n_pieces;
@@ -41,8 +41,10 @@ void wgroup_set_writer(struct db *w)
 /* Lead one group on d: the pieces taken from the queue (lock not held). */
 static void lead(struct db *d, piece *group)
 {
-    int ok = db_bulk_begin(d) == 0;
-    int err = ok ? 0 : db_storage_error();
+    /* d is NULL only when the caller parked its connection with no writer
+     * set: a programming error, reported as such. */
+    int ok = d && db_bulk_begin(d) == 0;
+    int err = ok ? 0 : d ? db_storage_error() : SQLITE_MISUSE;
     for (piece *p = group; p; p = p->next) {
         if (!ok) {
             p->rc = -1;
@@ -78,12 +80,15 @@ static void lead(struct db *d, piece *group)
 int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int weight, int *storage_err)
 {
     piece me = { .fn = fn, .arg = arg, .weight = weight > 0 ? weight : 1 };
+    /* One condition per waiter: a commit wakes the threads whose pieces it
+     * held and the next leader, not every thread that waits. */
+    pthread_cond_init(&me.wake, NULL);
     pthread_mutex_lock(&lock);
     if (tail) tail->next = &me; else head = &me;
     tail = &me;
     while (!me.done) {
         if (leading) {
-            pthread_cond_wait(&finished, &lock);
+            pthread_cond_wait(&me.wake, &lock);
             continue;
         }
         /* Lead: take pieces from the front up to the limits (the first
@@ -112,11 +117,15 @@ int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int weight, int *storage_e
             p->next = NULL;
             p->done = 1;
             n_pieces++;
+            if (p != &me) pthread_cond_signal(&p->wake);
         }
         leading = 0;
-        pthread_cond_broadcast(&finished);
+        /* The front of the queue leads next (unless this thread does, its
+         * own piece still queued, or a newcomer gets there first). */
+        if (head && head != &me) pthread_cond_signal(&head->wake);
     }
     pthread_mutex_unlock(&lock);
+    pthread_cond_destroy(&me.wake);
     /* This thread's failure record is its own piece's, whoever ran it. */
     db_error_clear();
     if (me.storage_err) db_error_note(me.storage_err);

@@ -6,7 +6,8 @@
  * leader: it takes the process's write turn, runs its own work and that of
  * everyone queued behind it in ONE transaction, each piece inside its own
  * savepoint (db.h bulk mode), commits once, and wakes the others with their
- * results. A piece that fails is rolled back alone; the others still commit.
+ * results (each waits on its own condition: a commit wakes only the threads
+ * it answered and the next leader). A piece that fails is rolled back alone; the others still commit.
  * Nobody is answered before the commit that holds their rows, so durability
  * and atomicity per request are what they were; only the number of commits
  * goes down when traffic is concurrent. A lone writer runs alone, at once.
@@ -21,8 +22,11 @@ struct db;
 /* One piece of work: 0 on success, -1 when it failed (and wrote nothing). */
 typedef int (*wgroup_fn)(struct db *d, void *arg);
 
-/* Run fn(d', arg) in a group transaction, d' being the leader's connection
- * (d when this thread leads). weight (>= 1: the rows it will write, e.g.
+/* Run fn(d', arg) in a group transaction, d' being the writer connection
+ * when one is set, else the leader's (d when this thread leads). With a
+ * writer set d may be NULL: a request gives its connection back while it
+ * waits (app.h ctx_db_park), so waiting appends do not hold the ones that
+ * other requests need. weight (>= 1: the rows it will write, e.g.
  * events) bounds a group: a leader takes pieces until WGROUP_WEIGHT, so
  * large batches commit alone and small ones share. Returns what fn
  * returned, or -1 when fn ran but the group's COMMIT failed or the group
