@@ -13,11 +13,15 @@
  *       "requests":n,"events":n,"errors":n,"events_per_s":x,"p50_ms":x,
  *       "p99_ms":x}; events are those the server says it accepted.
  *
- *   loadgen longpoll --url ... --token ... --clients C --seconds S
- *       Creates C running sessions in project "bench-longpoll", then C
- *       threads each long-poll GET /api/v1/sessions/{id}/control?wait=30&
- *       status=running&seq=SEQ, again and again, for S seconds (or until
- *       SIGTERM / SIGINT). An answer with Retry-After (every long-poll slot
+ *   loadgen longpoll --url ... --token ... --clients C --seconds S [--hold H]
+ *       Creates C running sessions in project "bench-longpoll", prints
+ *       {"mode":"longpoll","ready":N} (N sessions made), waits H seconds
+ *       or until SIGUSR1, whichever first (default 0; meanwhile the
+ *       sessions are there and nobody polls, so a page can be measured on
+ *       the same data without the polls), then C threads each long-poll
+ *       GET /api/v1/sessions/{id}/control?wait=30&status=running&seq=SEQ,
+ *       again and again, until S seconds from the start (the hold
+ *       included) have passed, or SIGTERM / SIGINT. An answer with Retry-After (every long-poll slot
  *       was taken) is counted as immediate, and the client waits that long
  *       before polling again, as a well-behaved runtime does. Prints
  *       {"mode":"longpoll","clients":C,"seconds":elapsed,"polls":n,
@@ -61,6 +65,7 @@ typedef struct loadgen_opts {
     int          threads;    /* --runtimes or --clients */
     int          batch;
     double       seconds;
+    double       hold;       /* longpoll: seconds between creating and polling */
 } loadgen_opts;
 
 /* One thread's connection: the easy handle keeps the connection alive
@@ -88,6 +93,7 @@ typedef struct loadgen_thread {
 /* Set once the run is over (time up, or a stop signal): threads finish the
  * request in flight (ingest) or abandon it (a long-poll), and return. */
 static atomic_int loadgen_stop;
+static atomic_int loadgen_go;   /* longpoll: SIGUSR1 ended the hold */
 /* Only the first failed answer is printed; the rest are counted. */
 static atomic_int loadgen_reported;
 /* Every thread waits here after creating its session, so the clock starts
@@ -97,7 +103,7 @@ static pthread_barrier_t loadgen_ready;
 static const char loadgen_usage_text[] =
     "usage: loadgen ingest --url URL --token TOKEN --runtimes R --batch B --seconds S\n"
     "                      [--project P]\n"
-    "       loadgen longpoll --url URL --token TOKEN --clients C --seconds S\n"
+    "       loadgen longpoll --url URL --token TOKEN --clients C --seconds S [--hold H]\n"
     "URL is http://127.0.0.1[:PORT] (or localhost, [::1]); TOKEN has the runtime role.\n"
     "R and C: 1..1024 threads; B: 1..1000 events per request; S: seconds (> 0).\n";
 
@@ -193,6 +199,11 @@ static int loadgen_parse_args(int argc, char **argv, loadgen_opts *o)
         } else if (!strcmp(name, "--project") && o->mode == LOADGEN_INGEST) {
             if (!loadgen_word_ok(v, 100)) return loadgen_usage("--project: 1..100 plain characters");
             o->project = v;
+        } else if (!strcmp(name, "--hold") && o->mode == LOADGEN_LONGPOLL) {
+            char *end;
+            o->hold = strtod(v, &end);
+            if (!*v || *end || !(o->hold >= 0) || o->hold > 3600)
+                return loadgen_usage("--hold must be a number of seconds, 0 to 3600");
         } else if (!strcmp(name, "--seconds")) {
             char *end;
             o->seconds = strtod(v, &end);
@@ -509,6 +520,10 @@ static void loadgen_longpoll_run(loadgen_thread *t)
 {
     char path[256], status[32] = "running", err[CURL_ERROR_SIZE] = "";
     long long seq = -1;
+    for (double until = loadgen_now() + t->o->hold;
+         !atomic_load(&loadgen_go) && !atomic_load(&loadgen_stop) && loadgen_now() < until;)
+        loadgen_sleep(0.02);
+    if (atomic_load(&loadgen_stop)) return;
     snprintf(path, sizeof path, "/api/v1/sessions/%s/control", t->sid);
     long code = loadgen_http_do(&t->h, t->o, path, NULL, 0, err);
     if (code == 200) {
@@ -637,6 +652,7 @@ int main(int argc, char **argv)
     sigemptyset(&stop_set);
     sigaddset(&stop_set, SIGTERM);
     sigaddset(&stop_set, SIGINT);
+    sigaddset(&stop_set, SIGUSR1); /* longpoll --hold: start polling now */
     if (pthread_sigmask(SIG_BLOCK, &stop_set, NULL) != 0) goto out;
     ts = calloc((size_t)o.threads, sizeof *ts);
     if (!ts) { fprintf(stderr, "loadgen: out of memory\n"); goto out; }
@@ -658,9 +674,17 @@ int main(int argc, char **argv)
      * nothing will happen, so do not wait S seconds to say so. */
     int ready = 0;
     for (int i = 0; i < started; i++) ready += ts[i].sid[0] != '\0';
-    /* Run until the time is up or a stop signal comes, whichever first. */
+    if (o.mode == LOADGEN_LONGPOLL) {
+        printf("{\"mode\":\"longpoll\",\"ready\":%d}\n", ready);
+        fflush(stdout);
+    }
+    /* Run until the time is up or a stop signal comes, whichever first
+     * (SIGUSR1 only ends a long-poll hold). */
     struct timespec wait = { (time_t)o.seconds, (long)((o.seconds - (double)(time_t)o.seconds) * 1e9) };
-    while (ready && sigtimedwait(&stop_set, NULL, &wait) < 0 && errno == EINTR) {
+    for (int sig; ready; ) {
+        sig = sigtimedwait(&stop_set, NULL, &wait);
+        if (sig == SIGUSR1) atomic_store(&loadgen_go, 1);
+        else if (sig >= 0 || errno != EINTR) break; /* a stop signal, or time up */
         double left = o.seconds - (loadgen_now() - t0);
         if (left <= 0) break;
         wait.tv_sec = (time_t)left;
