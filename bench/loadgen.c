@@ -93,7 +93,12 @@ typedef struct loadgen_thread {
 /* Set once the run is over (time up, or a stop signal): threads finish the
  * request in flight (ingest) or abandon it (a long-poll), and return. */
 static atomic_int loadgen_stop;
-static atomic_int loadgen_go;   /* longpoll: SIGUSR1 ended the hold */
+/* longpoll --hold: the clients sleep on this until SIGUSR1 (go), the stop
+ * or the hold's end, without waking (200 threads polling a flag would cost
+ * the very page being measured meanwhile). */
+static pthread_mutex_t loadgen_hold_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t loadgen_hold_cond = PTHREAD_COND_INITIALIZER;
+static int loadgen_go;
 /* Only the first failed answer is printed; the rest are counted. */
 static atomic_int loadgen_reported;
 /* Every thread waits here after creating its session, so the clock starts
@@ -245,6 +250,16 @@ static void loadgen_sleep(double seconds)
         struct timespec ts = { 0, (long)(left * 1e9) };
         nanosleep(&ts, NULL);
     }
+}
+
+/* Wake the clients held by --hold: go = 1 to start polling (SIGUSR1), 0
+ * when the run stops. */
+static void loadgen_release(int go)
+{
+    pthread_mutex_lock(&loadgen_hold_lock);
+    if (go) loadgen_go = 1;
+    pthread_cond_broadcast(&loadgen_hold_cond);
+    pthread_mutex_unlock(&loadgen_hold_lock);
 }
 
 /* --------------------------------------------------------------------- HTTP */
@@ -520,9 +535,21 @@ static void loadgen_longpoll_run(loadgen_thread *t)
 {
     char path[256], status[32] = "running", err[CURL_ERROR_SIZE] = "";
     long long seq = -1;
-    for (double until = loadgen_now() + t->o->hold;
-         !atomic_load(&loadgen_go) && !atomic_load(&loadgen_stop) && loadgen_now() < until;)
-        loadgen_sleep(0.02);
+    if (t->o->hold > 0) {
+        struct timespec until;
+        clock_gettime(CLOCK_REALTIME, &until);
+        double whole = (double)(time_t)t->o->hold;
+        until.tv_sec += (time_t)whole;
+        until.tv_nsec += (long)((t->o->hold - whole) * 1e9);
+        if (until.tv_nsec >= 1000000000L) {
+            until.tv_sec++;
+            until.tv_nsec -= 1000000000L;
+        }
+        pthread_mutex_lock(&loadgen_hold_lock);
+        while (!loadgen_go && !atomic_load(&loadgen_stop))
+            if (pthread_cond_timedwait(&loadgen_hold_cond, &loadgen_hold_lock, &until) == ETIMEDOUT) break;
+        pthread_mutex_unlock(&loadgen_hold_lock);
+    }
     if (atomic_load(&loadgen_stop)) return;
     snprintf(path, sizeof path, "/api/v1/sessions/%s/control", t->sid);
     long code = loadgen_http_do(&t->h, t->o, path, NULL, 0, err);
@@ -683,7 +710,7 @@ int main(int argc, char **argv)
     struct timespec wait = { (time_t)o.seconds, (long)((o.seconds - (double)(time_t)o.seconds) * 1e9) };
     for (int sig; ready; ) {
         sig = sigtimedwait(&stop_set, NULL, &wait);
-        if (sig == SIGUSR1) atomic_store(&loadgen_go, 1);
+        if (sig == SIGUSR1) loadgen_release(1);
         else if (sig >= 0 || errno != EINTR) break; /* a stop signal, or time up */
         double left = o.seconds - (loadgen_now() - t0);
         if (left <= 0) break;
@@ -691,6 +718,7 @@ int main(int argc, char **argv)
         wait.tv_nsec = (long)((left - (double)(time_t)left) * 1e9);
     }
     atomic_store(&loadgen_stop, 1);
+    loadgen_release(0);
     for (int i = 0; i < started; i++) pthread_join(ts[i].thread, NULL);
     double elapsed = loadgen_now() - t0;
     long long errors = 0;
