@@ -89,7 +89,9 @@ int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int weight, int *storage_e
     if (tail) tail->next = &me; else head = &me;
     tail = &me;
     while (!me.done) {
-        if (leading) {
+        /* head is never NULL here (this piece stays queued until a group
+         * takes it); the test only tells the analyzers so. */
+        if (leading || !head) {
             pthread_cond_wait(&me.wake, &lock);
             continue;
         }
