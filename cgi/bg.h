@@ -11,12 +11,11 @@
  *   A PASSIVE checkpoint never lets the WAL start again from its first
  *   frame while appends keep coming (SQLite restarts it only when a write
  *   begins on a WAL copied to its end). The thread makes up to
- *   BG_CKPT_PASSES passes, each copying what came during the one before,
- *   and the first commit that finds its last pass within BG_CKPT_TAIL
- *   frames of the end copies that
- *   tail itself in a RESTART checkpoint (one short fsync, readers given
- *   BG_RESTART_WAIT_US to let go), and the next commit writes from the
- *   WAL's start. Past BG_CKPT_INLINE frames (the thread stuck, or a long
+ *   BG_CKPT_PASSES passes, each copying what came during the one before;
+ *   the first commit that finds its last pass within BG_CKPT_TAIL frames
+ *   of the end copies that tail itself in a RESTART checkpoint (one short
+ *   fsync, readers given BG_RESTART_WAIT_US to let go), and the next
+ *   commit writes from the WAL's start. Past BG_CKPT_INLINE frames (the thread stuck, or a long
  *   reader) a commit tries that every BG_CKPT_FRAMES / 4 frames, whatever
  *   the thread did, so the WAL stays bounded.
  * - Text search. Events queue their search text (migration 007); the

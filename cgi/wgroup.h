@@ -7,7 +7,8 @@
  * everyone queued behind it in ONE transaction, each piece inside its own
  * savepoint (db.h bulk mode), commits once, and wakes the others with their
  * results (each waits on its own condition: a commit wakes only the threads
- * it answered and the next leader). A piece that fails is rolled back alone; the others still commit.
+ * it answered and the next leader). A piece that fails is rolled back
+ * alone; the others still commit.
  * Nobody is answered before the commit that holds their rows, so durability
  * and atomicity per request are what they were; only the number of commits
  * goes down when traffic is concurrent. A lone writer runs alone, at once.
