@@ -13,10 +13,24 @@ import { describe, it, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import zlib from 'node:zlib';
+import { execFileSync } from 'node:child_process';
 import { startServer } from '../lib/server.mjs';
 import { createSession, append, sleep } from '../lib/fixtures.mjs';
 
 const csrfOf = (html) => /name="csrf" value="([^"]+)"/.exec(html)?.[1];
+
+/** Until the server's background thread has indexed the search text of the
+ * events appended so far (it does so within about 250 ms, in a commit of
+ * its own, which empties the cache like any write): a test that expects a
+ * hit must not meet that commit between its two requests. */
+async function searchIndexed(srv) {
+  for (let waited = 0; waited < 5000; waited += 50) {
+    const n = execFileSync('sqlite3', [srv.dbPath, 'SELECT count(*) FROM search_pending'], { encoding: 'utf8' }).trim();
+    if (n === '0') return;
+    await sleep(50);
+  }
+  throw new Error('search_pending still holds rows after 5 s');
+}
 
 /** GET path with exactly these headers (no decompression): status, headers, raw bytes. */
 function rawGet(srv, p, headers) {
@@ -57,6 +71,7 @@ describe('page cache', () => {
   });
 
   it('a write through the API shows on the next request', async () => {
+    await searchIndexed(srv);
     await admin.get('/sessions');
     const warm = await admin.get('/sessions');
     assert.equal(warm.headers.get('x-cache'), 'hit');
@@ -74,6 +89,7 @@ describe('page cache', () => {
 
   it('a write by another process (the CLI) shows on the next request', async () => {
     const s = await createSession(srv, runtime, { name: 'cache-cli-cancel', agent: 'a1' });
+    await searchIndexed(srv); // the last test's append
     const before1 = await admin.get(`/sessions/${s.id}`);
     const before2 = await admin.get(`/sessions/${s.id}`);
     assert.equal(before2.headers.get('x-cache'), 'hit');
