@@ -80,6 +80,14 @@ void ctx_db_resume(ctx *c)
     if (!c->db && c->pooled) c->db = dbpool_take();
 }
 
+int ctx_wgroup_run(ctx *c, wgroup_fn fn, void *arg, int weight, int *storage_err)
+{
+    ctx_db_park(c);
+    int rc = wgroup_run(c->db, fn, arg, weight, storage_err);
+    ctx_db_resume(c);
+    return rc;
+}
+
 int ctx_is_otlp(const ctx *c)
 {
     return c->req.path && strncmp(c->req.path, "/v1/", 4) == 0;

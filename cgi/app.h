@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "http.h"
 #include "tmpl.h"
+#include "wgroup.h"
 
 struct db;
 struct route;
@@ -76,6 +77,10 @@ void ctx_end(ctx *c);
  * and c->db stays. After ctx_db_resume, c->db may be another connection. */
 void ctx_db_park(ctx *c);
 void ctx_db_resume(ctx *c);
+
+/* wgroup_run (wgroup.h) for a request: the group runs on the writer's own
+ * connection, so c->db is parked while the request waits for it. */
+int ctx_wgroup_run(ctx *c, wgroup_fn fn, void *arg, int weight, int *storage_err);
 
 /* Use the incoming X-Request-Id value v as this request's id when it is a
  * safe token: 1..CTX_REQUEST_ID_MAX characters of A-Z a-z 0-9 . _ - (so it

@@ -213,7 +213,7 @@ static int truncate_wal(struct db *d)
     sqlite3 *h = db_handle(d);
     sqlite3_busy_timeout(h, 0);
     int rc = sqlite3_wal_checkpoint_v2(h, NULL, SQLITE_CHECKPOINT_TRUNCATE, NULL, NULL);
-    sqlite3_busy_timeout(h, 5000);
+    sqlite3_busy_timeout(h, DB_BUSY_TIMEOUT_MS);
     return rc == SQLITE_OK ? 0 : -1;
 }
 

@@ -153,11 +153,7 @@ hres h_api_events_append(ctx *c)
     int storage = 0;
     const cJSON *batch = cJSON_GetObjectItemCaseSensitive(in, "events");
     int weight = cJSON_IsArray(batch) ? cJSON_GetArraySize(batch) : 1;
-    /* The writer's own connection does the work: none held while waiting. */
-    ctx_db_park(c);
-    int failed = wgroup_run(c->db, append_run, &j, weight, &storage);
-    ctx_db_resume(c);
-    if (failed) {
+    if (ctx_wgroup_run(c, append_run, &j, weight, &storage)) {
         cJSON_Delete(j.ids);
         /* The dispatcher answers 503 for a refused write (storage). */
         return storage ? HR_ERROR : answer_ingest_err(c, &j.err);

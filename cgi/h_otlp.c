@@ -104,10 +104,7 @@ static hres otlp_handle(ctx *c, otlp_signal sig)
 
     otlp_job j = { .sig = sig, .in = in, .actor = auth_actor(c->a, &c->who), .who = &c->who };
     int storage = 0;
-    ctx_db_park(c); /* the writer's connection does the work (wgroup.h) */
-    int failed = wgroup_run(c->db, otlp_piece, &j, weight_of(in, sig), &storage);
-    ctx_db_resume(c);
-    if (failed)
+    if (ctx_wgroup_run(c, otlp_piece, &j, weight_of(in, sig), &storage))
         return HR_ERROR; /* the dispatcher answers 503 (busy, storage) or 500 */
     if (j.rc == -2) return ctx_error(c, 400, "invalid_body", "%s", j.res.message);
     metrics_ingested(sig == OTLP_TRACES ? METRICS_SPANS : METRICS_LOG_RECORDS, j.res.accepted);
