@@ -234,16 +234,19 @@ hres ctx_render(ctx *c, int status, const char *name, cJSON *view)
     return c->resp.body.err ? HR_ERROR : HR_OK;
 }
 
-cJSON *ctx_body_json(ctx *c)
+/* The body as JSON (an object or an array), or NULL with the refusal's
+ * status, code and message (nothing answered yet). */
+static cJSON *body_parse(ctx *c, int *status, const char **code, char *msg, size_t n)
 {
     if (strcmp(c->req.content_type, "application/json") != 0) {
-        ctx_error(c, 415, "unsupported_media_type",
-                  "send the body as application/json (got \"%.60s\")",
-                  *c->req.content_type ? c->req.content_type : "nothing");
+        *status = 415, *code = "unsupported_media_type";
+        snprintf(msg, n, "send the body as application/json (got \"%.60s\")",
+                 *c->req.content_type ? c->req.content_type : "nothing");
         return NULL;
     }
     if (!c->req.body || c->req.body_len == 0) {
-        ctx_error(c, 400, "empty_body", "the request body is empty");
+        *status = 400, *code = "empty_body";
+        snprintf(msg, n, "the request body is empty");
         return NULL;
     }
     /* Parse by length, then require that only whitespace follows the value
@@ -257,16 +260,36 @@ cJSON *ctx_body_json(ctx *c)
     }
     if (!j) {
         size_t at = end && end >= c->req.body ? (size_t)(end - c->req.body) : 0;
-        ctx_error(c, 400, "invalid_json", "the body is not valid JSON (near byte %zu)", at);
+        *status = 400, *code = "invalid_json";
+        snprintf(msg, n, "the body is not valid JSON (near byte %zu)", at);
         return NULL;
     }
     if (!cJSON_IsObject(j) && !cJSON_IsArray(j)) {
         cJSON_Delete(j);
-        ctx_error(c, 422, "invalid_body", "the body must be a JSON object");
+        *status = 422, *code = "invalid_body";
+        snprintf(msg, n, "the body must be a JSON object");
         return NULL;
     }
     c->json = j;
     return j;
+}
+
+cJSON *ctx_body_json(ctx *c)
+{
+    int status = 0;
+    const char *code = NULL;
+    char msg[200];
+    cJSON *j = body_parse(c, &status, &code, msg, sizeof msg);
+    if (!j) ctx_error(c, status, code, "%s", msg);
+    return j;
+}
+
+cJSON *ctx_body_json_quiet(ctx *c)
+{
+    int status = 0;
+    const char *code = NULL;
+    char msg[200];
+    return body_parse(c, &status, &code, msg, sizeof msg);
 }
 
 hres ctx_redirect_flash(ctx *c, const char *location, const char *kind, const char *msg)
@@ -284,23 +307,28 @@ hres ctx_redirect_flash(ctx *c, const char *location, const char *kind, const ch
 
 /* ------------------------------------------------------------ credentials */
 
-/* Load the grants of a user or token into c->who. */
+/* The grant in columns col (role) and col + 1 (project) of st's row, added
+ * to c->who: none for a NULL or unknown role, or past AUTH_MAX_GRANTS. */
+static void add_grant(ctx *c, sqlite3_stmt *st, int col)
+{
+    int r = role_parse((const char *)sqlite3_column_text(st, col));
+    if (r < 0 || c->who.ngrants >= AUTH_MAX_GRANTS) return;
+    auth_grant *g = &c->who.grants[c->who.ngrants++];
+    g->role = (role)r;
+    g->project = sqlite3_column_type(st, col + 1) == SQLITE_NULL
+                     ? NULL : arena_strdup(c->a, (const char *)sqlite3_column_text(st, col + 1));
+}
+
+/* Load the grants of a user into c->who. */
 static int load_grants(ctx *c, db_sql_id which, int64_t id)
 {
     sqlite3_stmt *st = db_stmt(c->db, which);
     if (!st) return -1;
     sqlite3_bind_int64(st, 1, id);
     int rc;
-    while ((rc = db_step(st)) == SQLITE_ROW && c->who.ngrants < AUTH_MAX_GRANTS) {
-        int r = role_parse((const char *)sqlite3_column_text(st, 0));
-        if (r < 0) continue;
-        auth_grant *g = &c->who.grants[c->who.ngrants++];
-        g->role = (role)r;
-        g->project = sqlite3_column_type(st, 1) == SQLITE_NULL
-                         ? NULL : arena_strdup(c->a, (const char *)sqlite3_column_text(st, 1));
-    }
+    while ((rc = db_step(st)) == SQLITE_ROW) add_grant(c, st, 0);
     sqlite3_reset(st);
-    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+    return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int ctx_become_user(ctx *c, int64_t user_id, char *name, size_t n)
@@ -329,20 +357,27 @@ static int auth_bearer(ctx *c)
     unsigned char hash[32];
     auth_hash_secret(tok, strlen(tok), hash);
     int64_t now = db_now_ms();
-    sqlite3_stmt *st = db_stmt(c->db, SQL_TOKEN_BY_HASH);
+    sqlite3_stmt *st = db_stmt(c->db, SQL_TOKEN_AUTH);
     if (!st) return -1;
     sqlite3_bind_blob(st, 1, hash, sizeof hash, SQLITE_STATIC);
     sqlite3_bind_int64(st, 2, now);
-    int rc = db_step(st);
+    int rc;
     int64_t last_used = 0;
-    if (rc == SQLITE_ROW) {
-        c->who.kind = PRINCIPAL_TOKEN;
-        c->who.id = sqlite3_column_int64(st, 0);
-        c->who.name = arena_strdup(c->a, (const char *)sqlite3_column_text(st, 1));
-        last_used = sqlite3_column_int64(st, 2);
+    while ((rc = db_step(st)) == SQLITE_ROW) {
+        if (c->who.kind == PRINCIPAL_NONE) {
+            c->who.kind = PRINCIPAL_TOKEN;
+            c->who.id = sqlite3_column_int64(st, 0);
+            c->who.name = arena_strdup(c->a, (const char *)sqlite3_column_text(st, 1));
+            last_used = sqlite3_column_int64(st, 2);
+        }
+        add_grant(c, st, 3);
     }
     sqlite3_reset(st);
-    if (rc != SQLITE_ROW) return rc == SQLITE_DONE ? 0 : -1;
+    if (rc != SQLITE_DONE) {
+        memset(&c->who, 0, sizeof c->who);
+        return -1;
+    }
+    if (c->who.kind == PRINCIPAL_NONE) return 0;
     /* Only when the minute has passed: an UPDATE that changes nothing still
      * takes the write lock, which every API read would then queue for. */
     st = last_used < now - 60000 ? db_stmt(c->db, SQL_TOKEN_TOUCH) : NULL;
@@ -352,7 +387,7 @@ static int auth_bearer(ctx *c)
         db_exec(st); /* best effort: a busy database must not refuse the request */
         db_error_clear();
     }
-    return load_grants(c, SQL_GRANTS_OF_TOKEN, c->who.id);
+    return 0;
 }
 
 /* Session cookie -> principal. 0 (found or not), -1 on database error. */
@@ -804,27 +839,40 @@ done:
     app_finish(c);
 }
 
-int ctx_session_access(ctx *c, const char *id, perm what, char *project)
+int app_session_access(struct db *d, const principal *who, const char *id, perm what,
+                       char *project, access_refusal *why)
 {
     char proj[101] = "";
-    sqlite3_stmt *st = db_stmt(c->db, SQL_SESSION_STATE);
+    sqlite3_stmt *st = db_stmt(d, SQL_SESSION_STATE);
     if (!st) return -1;
     sqlite3_bind_text(st, 1, id, -1, SQLITE_STATIC);
     int rc = db_step(st);
     if (rc == SQLITE_ROW) snprintf(proj, sizeof proj, "%s", (const char *)sqlite3_column_text(st, 1));
     sqlite3_reset(st);
     if (rc != SQLITE_ROW && rc != SQLITE_DONE) return -1;
-    if (rc == SQLITE_DONE || !auth_can(&c->who, PERM_READ, proj)) {
-        ctx_error(c, 404, "not_found", "no session \"%.64s\"", id);
+    if (rc == SQLITE_DONE || !auth_can(who, PERM_READ, proj)) {
+        why->status = 404;
+        why->code = "not_found";
+        snprintf(why->message, sizeof why->message, "no session \"%.64s\"", id);
         return 0;
     }
-    if (!auth_can(&c->who, what, proj)) {
-        ctx_error(c, 403, "forbidden", "your role does not allow this on project %s (%s)",
-                  proj, perm_name(what));
+    if (!auth_can(who, what, proj)) {
+        why->status = 403;
+        why->code = "forbidden";
+        snprintf(why->message, sizeof why->message,
+                 "your role does not allow this on project %s (%s)", proj, perm_name(what));
         return 0;
     }
     if (project) memcpy(project, proj, sizeof proj);
     return 1;
+}
+
+int ctx_session_access(ctx *c, const char *id, perm what, char *project)
+{
+    access_refusal why;
+    int ok = app_session_access(c->db, &c->who, id, what, project, &why);
+    if (ok == 0) ctx_error(c, why.status, why.code, "%s", why.message);
+    return ok;
 }
 
 int ctx_query_int(ctx *c, const char *name, long long lo, long long hi, long long dflt,

@@ -122,6 +122,8 @@ hres ctx_render(ctx *c, int status, const char *name, cJSON *view);
  * application/json), 400 (malformed) or 422 (not an object/array) and
  * returns NULL; the caller returns HR_OK. The result is owned by the ctx. */
 cJSON *ctx_body_json(ctx *c);
+/* The same, answering nothing: NULL for any of those refusals. */
+cJSON *ctx_body_json_quiet(ctx *c);
 
 /* A flash message for the next page (cookie), and redirect 303 there. */
 hres ctx_redirect_flash(ctx *c, const char *location, const char *kind, const char *msg);
@@ -153,6 +155,21 @@ int app_cors_config(app *ap, const char *list, char *err, size_t n);
  * caller can read (its existence is not revealed), 403 when readable but
  * `what` is not allowed — and returns 0; -1 on a database error. */
 int ctx_session_access(ctx *c, const char *id, perm what, char *project);
+
+/* Why app_session_access refused: the answer ctx_session_access gives. */
+typedef struct access_refusal {
+    int         status;       /* 404 or 403 */
+    const char *code;         /* "not_found" or "forbidden" */
+    char        message[200];
+} access_refusal;
+
+/* The check of ctx_session_access, read on connection d, for callers with
+ * no request context: a piece of a group commit (wgroup.h) checks inside
+ * its own write transaction, so an append takes no shared connection.
+ * 1 allowed (project as above); 0 refused, with *why; -1 on a database
+ * error. */
+int app_session_access(struct db *d, const principal *who, const char *id, perm what,
+                       char *project, access_refusal *why);
 
 /* The integer query parameter `name` within [lo, hi] into *out (dflt when
  * absent). 0; or -1 after answering 400 invalid_parameter (malformed or out

@@ -176,7 +176,6 @@ DB_SQL_ENUM(USER_SET_PASSWORD,
     "UPDATE users SET password_hash = ?2 WHERE username = ?1")
 DB_SQL_ENUM(USER_COUNT, "SELECT count(*) FROM users")
 DB_SQL_ENUM(GRANTS_OF_USER, "SELECT role, project FROM grants WHERE user_id = ?1")
-DB_SQL_ENUM(GRANTS_OF_TOKEN, "SELECT role, project FROM grants WHERE token_id = ?1")
 /* ?1 user_id ?2 token_id ?3 role ?4 project ?5 now */
 DB_SQL_ENUM(GRANT_INSERT,
     "INSERT INTO grants (user_id, token_id, role, project, created_at) VALUES (?1, ?2, ?3, ?4, ?5)")
@@ -184,10 +183,15 @@ DB_SQL_ENUM(GRANT_INSERT,
 DB_SQL_ENUM(TOKEN_INSERT,
     "INSERT INTO api_tokens (name, token_hash, created_at, expires_at) VALUES (?1, ?2, ?3, ?4) "
     "RETURNING id")
-/* ?1 hash ?2 now -> id, name */
-DB_SQL_ENUM(TOKEN_BY_HASH,
-    "SELECT id, name, coalesce(last_used_at, 0) FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL "
-    "AND (expires_at IS NULL OR expires_at > ?2)")
+/* A live token with its grants, in one statement (one read transaction:
+ * every commit empties a shared connection's page cache, so each statement
+ * that starts one reads its pages again). One row per grant; one row with a
+ * NULL role for a token with none. ?1 hash ?2 now -> id, name, last used,
+ * role, project */
+DB_SQL_ENUM(TOKEN_AUTH,
+    "SELECT t.id, t.name, coalesce(t.last_used_at, 0), g.role, g.project "
+    "FROM api_tokens t LEFT JOIN grants g ON g.token_id = t.id "
+    "WHERE t.token_hash = ?1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > ?2)")
 /* Last use, written at most once a minute per token. ?1 id ?2 now */
 DB_SQL_ENUM(TOKEN_TOUCH,
     "UPDATE api_tokens SET last_used_at = ?2 WHERE id = ?1 "

@@ -124,32 +124,54 @@ hres h_api_session_get(ctx *c)
 /* An append as a piece of a group commit (wgroup.h): everything it reads
  * and writes is here or on the connection it is given. */
 typedef struct append_job {
-    const char   *id;
-    const cJSON  *in;
-    const char   *actor;
-    ingest_result res;
-    cJSON        *ids;
-    ingest_err    err;
+    const char      *id;
+    const principal *who;
+    const cJSON     *in;
+    const char      *actor;
+    ingest_result    res;
+    cJSON           *ids;
+    ingest_err       err;
 } append_job;
 
+/* The access check is the piece's first read, in the commit's own
+ * transaction: the writer's page cache has the session, and the request
+ * never needs one of the shared connections (whose caches every commit
+ * empties). */
 static int append_run(struct db *d, void *arg)
 {
     append_job *j = arg;
+    access_refusal why;
+    int ok = app_session_access(d, j->who, j->id, PERM_RUNTIME, NULL, &why);
+    if (ok < 0) {
+        j->err.status = 500;
+        j->err.code = "internal";
+        snprintf(j->err.message, sizeof j->err.message, "reading session %.64s failed", j->id);
+        return -1;
+    }
+    if (ok == 0) {
+        j->err.status = why.status;
+        j->err.code = why.code;
+        snprintf(j->err.message, sizeof j->err.message, "%s", why.message);
+        return -1;
+    }
     return ingest_events(d, j->id, j->in, j->actor, &j->res, &j->ids, &j->err);
 }
 
 hres h_api_events_append(ctx *c)
 {
     const char *id = ctx_param(c, 0);
-    int ok = ctx_session_access(c, id, PERM_RUNTIME, NULL);
-    if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
-    cJSON *in = ctx_body_json(c);
-    if (!in) return HR_OK;
-    if (!cJSON_IsObject(in))
+    cJSON *in = ctx_body_json_quiet(c);
+    if (!in || !cJSON_IsObject(in)) {
+        /* A body refused as such: the session's 404 or 403 comes first, as
+         * on every route. */
+        int ok = ctx_session_access(c, id, PERM_RUNTIME, NULL);
+        if (ok <= 0) return ok < 0 ? HR_ERROR : HR_OK;
+        if (!in) return ctx_body_json(c) ? HR_ERROR : HR_OK;
         return ctx_error(c, 422, "invalid_body",
                          "send one event object, or {\"events\": [...]} for a batch");
+    }
     /* Concurrent appends share one commit (wgroup.h). */
-    append_job j = { .id = id, .in = in, .actor = auth_actor(c->a, &c->who) };
+    append_job j = { .id = id, .who = &c->who, .in = in, .actor = auth_actor(c->a, &c->who) };
     int storage = 0;
     const cJSON *batch = cJSON_GetObjectItemCaseSensitive(in, "events");
     int weight = cJSON_IsArray(batch) ? cJSON_GetArraySize(batch) : 1;

@@ -263,6 +263,22 @@ describe('bad input on the API', () => {
   it('unknown session: 404 JSON, nothing written', async () => {
     let r = await srv.api('POST', '/api/v1/sessions/ses_doesnotexist000000/events', { token: runtime, json: { type: 'thought', content: 'x' } });
     apiError(r, 404);
+    // The session is checked inside the append's commit, and before its
+    // body: a body that would be refused still gets the session's 404.
+    for (const [what, opts] of [
+      ['malformed JSON', { body: '{"type": ', headers: { 'content-type': 'application/json' } }],
+      ['an array', { json: [{ type: 'thought', content: 'x' }] }],
+      ['an invalid event', { json: { type: 'no_such_type' } }],
+      ['an invalid batch', { json: { events: [] } }],
+    ]) {
+      r = await srv.api('POST', '/api/v1/sessions/ses_doesnotexist000000/events', { token: runtime, ...opts });
+      assert.equal(apiError(r, 404).code, 'not_found', what);
+    }
+    // The same bodies on a session that exists: the body's own error.
+    r = await srv.api('POST', `/api/v1/sessions/${sid}/events`, { token: runtime, body: '{"type": ', headers: { 'content-type': 'application/json' } });
+    apiError(r, 400, 'invalid_json');
+    r = await srv.api('POST', `/api/v1/sessions/${sid}/events`, { token: runtime, json: [{ type: 'thought', content: 'x' }] });
+    apiError(r, 422, 'invalid_body');
     r = await srv.api('GET', '/api/v1/sessions/ses_doesnotexist000000', { token: viewer });
     apiError(r, 404);
     r = await srv.api('GET', '/api/v1/sessions/ses_doesnotexist000000/events', { token: viewer });
