@@ -126,11 +126,8 @@ db *db_open(const char *path, char *err, size_t errlen)
         "PRAGMA synchronous = NORMAL;"  /* durable at checkpoints; WAL keeps commits atomic */
         "PRAGMA foreign_keys = ON;"
         "PRAGMA temp_store = MEMORY;"
-        /* 512 KiB of pages per connection (SQLite's default is 2 MiB): the
-         * app keeps one per worker (they were 60 % of its heap), and any
-         * commit by another connection empties them anyway; the OS page
-         * cache holds the rest. */
-        "PRAGMA cache_size = -512;";
+        /* DB_CACHE_KIB (db.h); the group-commit writer gets more (main.c). */
+        "PRAGMA cache_size = -" DB_STR(DB_CACHE_KIB) ";";
     db *d = calloc(1, sizeof *d);
     if (!d) { snprintf(err, errlen, "out of memory"); return NULL; }
     int rc = sqlite3_open_v2(path, &d->h,
@@ -182,6 +179,13 @@ int db_path_writable(const char *path)
         if (access(f, W_OK) != 0 && (i == 0 || access(f, F_OK) == 0)) return 0;
     }
     return 1;
+}
+
+int db_set_cache_kib(db *d, int kib)
+{
+    char sql[48];
+    snprintf(sql, sizeof sql, "PRAGMA cache_size = -%d", kib);
+    return sqlite3_exec(d->h, sql, NULL, NULL, NULL) == SQLITE_OK ? 0 : -1;
 }
 
 sqlite3 *db_handle(db *d) { return d->h; }

@@ -33,6 +33,12 @@ extern const db_migration db_migrations[];
 extern const int db_migration_count;
 
 #define DB_BUSY_TIMEOUT_MS 5000 /* how long a connection waits for another process's lock */
+/* Each connection's page cache (SQLite's default is 2 MiB). The app keeps
+ * one per pooled connection and a few more, and a commit by another
+ * connection empties a cache anyway. */
+#define DB_CACHE_KIB 512
+#define DB_STR_(x) #x
+#define DB_STR(x)  DB_STR_(x)
 
 /* Open (creating if needed) the database at path and set WAL, busy timeout,
  * foreign keys. On failure returns NULL and writes why into err. */
@@ -135,6 +141,9 @@ void db_error_note(int rc);
 void db_error_clear(void);
 
 sqlite3 *db_handle(db *d);
+
+/* The page cache of d, in KiB (db_open sets DB_CACHE_KIB). 0, or -1. */
+int db_set_cache_kib(db *d, int kib);
 const char *db_errmsg(db *d);
 
 /* Bind helpers that map NULL to SQL NULL and take copies (SQLITE_TRANSIENT). */

@@ -125,6 +125,10 @@ static int open_all(const char *path)
     }
     dbpool_set(conns, NPOOL);
     wgroup_set_writer(conns[CONN_WRITER]);
+    if (db_set_cache_kib(conns[CONN_WRITER], WGROUP_WRITER_CACHE_KIB)) {
+        fprintf(stderr, "flightdeck: database %s: cannot size the writer's cache\n", path);
+        return -1;
+    }
     the_app->watch = conns[CONN_WATCHER];
     db_changed(the_app->watch); /* commits before now are not news */
     atomic_store(&db_degraded, ro);

@@ -41,6 +41,14 @@ int wgroup_run(struct db *d, wgroup_fn fn, void *arg, int weight, int *storage_e
  * connection. Set before the workers start, or with them all stopped. */
 void wgroup_set_writer(struct db *w);
 
+/* The writer's page cache, in KiB (main.c sets it; other connections have
+ * DB_CACHE_KIB). An append touches the paths to a leaf of each of the
+ * events table's three indexes, the session's row and its index entries;
+ * with runtimes appending to sessions all over those indexes, 512 KiB
+ * could not hold them, and the writer read 16 pages per single-event
+ * append back from the WAL and the file. With 2 MiB: under 2. */
+#define WGROUP_WRITER_CACHE_KIB 2048
+
 /* Commits made and pieces run through them, since start (for the
  * benchmark's notes and the tests). */
 void wgroup_stats(unsigned long long *commits, unsigned long long *pieces);
