@@ -107,6 +107,9 @@ static void *fcgiref_worker(void *arg)
         /* A client gone away makes this fail; there is no one to tell. */
         if (FCGX_PutStr(fcgiref_answer, fcgiref_answer_len, req.out) != fcgiref_answer_len)
             FCGX_SetExitStatus(1, req.out);
+        /* As the app ends its requests (cgi/main.c, finish_request): without
+         * libfcgi's wait for the server to close, once the input is read. */
+        if (FCGX_GetChar(req.in) == EOF && FCGX_GetError(req.in) == 0) FCGX_Detach(&req);
         FCGX_Finish_r(&req);
         atomic_fetch_sub(&fcgiref_active, 1);
     }

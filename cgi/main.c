@@ -316,6 +316,21 @@ static void write_response(ctx *c, FCGX_Request *fr)
     buf_fini(&head);
 }
 
+/* End the request and close its connection. libfcgi shuts the socket down
+ * and reads until the server closes (up to 2 s), so that unread input
+ * cannot make TCP reset the connection under the answer. Once the input
+ * has been read to its end nothing is left to reset it, and that wait,
+ * a poll and a wake-up per request, was 9 % of the app's CPU time in
+ * single-event appends (perf): skip it then (FCGX_Detach, which only
+ * marks the request). Input left unread (a body refused before it was
+ * read) still gets the wait. The input's end record follows the body at
+ * once, so reading it does not wait. */
+static void finish_request(FCGX_Request *fr)
+{
+    if (FCGX_GetChar(fr->in) == EOF && FCGX_GetError(fr->in) == 0) FCGX_Detach(fr);
+    FCGX_Finish_r(fr);
+}
+
 /* One worker thread, with its own arena: accepts and answers requests until
  * the FastCGI listener closes, on a pooled connection (dbpool.h) taken
  * under the gate for the time the request is worked on. */
@@ -357,7 +372,7 @@ static void *worker_run(void *arg)
         }
         ctx_db_park(&c); /* the answer is written holding no connection */
         write_response(&c, &fr);
-        FCGX_Finish_r(&fr);
+        finish_request(&fr);
         /* A large request (a batch of a thousand events, a big page, an
          * OTLP export) leaves megabytes the allocator would keep for this
          * thread; give them back, so the process stays small between bursts. */
