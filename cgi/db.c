@@ -275,11 +275,24 @@ static int db_exec_text(db *d, const char *sql)
     return rc == SQLITE_OK ? 0 : -1;
 }
 
+/* Run one of the transaction statements (TX_*), retrying BUSY. */
+static int db_exec_tx(db *d, db_sql_id id)
+{
+    sqlite3_stmt *st = db_stmt(d, id);
+    if (!st) return -1;
+    int rc = db_step(st);
+    sqlite3_reset(st);
+    if (rc != SQLITE_DONE)
+        log_msg(LOGL_ERROR, "sql failed (%s, %d): %s", sqlite3_errmsg(d->h),
+                sqlite3_extended_errcode(d->h), db_sql_text[id]);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
 int db_begin(db *d)
 {
-    if (d->bulk) return db_exec_text(d, "SAVEPOINT fd_step");
+    if (d->bulk) return db_exec_tx(d, SQL_TX_SAVEPOINT);
     writer_enter(d);
-    int rc = db_exec_text(d, "BEGIN IMMEDIATE");
+    int rc = db_exec_tx(d, SQL_TX_BEGIN);
     writer_leave(d); /* only when BEGIN failed */
     return rc;
 }
@@ -337,10 +350,10 @@ int db_checkpoint(db *d, int *wal_frames, int *copied)
 
 int db_commit(db *d)
 {
-    if (d->bulk) return db_exec_text(d, "RELEASE fd_step");
+    if (d->bulk) return db_exec_tx(d, SQL_TX_RELEASE);
     int rc = !d->search_defer && !sqlite3_get_autocommit(d->h) && db_has_search_queue(d)
              ? db_search_flush(d) : 0;
-    if (rc == 0) rc = db_exec_text(d, "COMMIT");
+    if (rc == 0) rc = db_exec_tx(d, SQL_TX_COMMIT);
     writer_leave(d); /* a failed COMMIT leaves the transaction to db_rollback */
     return rc;
 }

@@ -4,6 +4,13 @@
 
 #include "db_cols.h"
 
+/* ---- transactions (db_begin, db_commit): prepared once, not parsed on
+ * every commit ---- */
+DB_SQL_ENUM(TX_BEGIN, "BEGIN IMMEDIATE")
+DB_SQL_ENUM(TX_COMMIT, "COMMIT")
+DB_SQL_ENUM(TX_SAVEPOINT, "SAVEPOINT fd_step")
+DB_SQL_ENUM(TX_RELEASE, "RELEASE fd_step")
+
 /* ---- sessions ---- */
 /* ?1 id ?2 kind ?3 agent ?4 name ?5 description ?6 trigger_type ?7 trigger_source
  * ?8 actor ?9 project ?10 environment ?11 cluster ?12 deployment ?13 thread_id
